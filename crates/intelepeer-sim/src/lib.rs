@@ -1,0 +1,1 @@
+//! A stateful simulator of IntelePeer's toll-free number API.

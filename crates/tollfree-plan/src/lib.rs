@@ -1,0 +1,1 @@
+//! The pure planner of tollfree-operator.

@@ -1,0 +1,2 @@
+//! The `tollfree-operator` binary.
+fn main() {}
