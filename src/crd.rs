@@ -1,0 +1,1 @@
+//! The `TollFreeNumberSet` custom resource (group `tollfree.dev`, version `v1alpha1`).
