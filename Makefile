@@ -1,0 +1,45 @@
+# tollfree-operator — the two commands of the README, and their helpers.
+#
+#   make run    build, start a local control plane + the simulator + the operator,
+#               apply the example, wait for Ready, and leave it running.
+#   make test   every test: fmt, clippy, unit, property, contract, integration, e2e.
+#   make stop   stop what `make run` started.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+RUN_DIR ?= $(CURDIR)/.tmp/run
+CARGO ?= cargo
+
+.PHONY: all build test lint fmt crd control-plane run stop bench clean-run
+
+all: build
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+# Builds kube-apiserver and etcd once (cached outside the repository).
+control-plane:
+	hack/control-plane.sh build
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: control-plane lint
+	$(CARGO) test --workspace --no-fail-fast
+
+fmt:
+	$(CARGO) fmt --all
+
+# Regenerates the checked-in CRD from the Rust types.
+crd:
+	$(CARGO) run --quiet -- crd > crds/tollfreenumberset.yaml
+
+bench:
+	$(CARGO) bench -p tollfree-plan
+
+run: control-plane
+	hack/run-local.sh start "$(RUN_DIR)"
+
+stop:
+	hack/run-local.sh stop "$(RUN_DIR)"
