@@ -66,7 +66,15 @@ build_apiserver_version() {
   } >"$src/go.mod"
   rm -f "$src/go.sum"
   log "kube-apiserver: building $kver (staging $sver, $(echo "$replaces" | wc -l) replaces) — this takes minutes"
-  (cd "$src" && go build -trimpath -ldflags='-s -w' -o "$BIN/.kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver) || return 1
+  # stamp the version (as the release build does) so clients can parse /version
+  local major minor vpkg=k8s.io/component-base/version ldflags
+  major="${kver#v}"; major="${major%%.*}"
+  minor="${kver#v*.}"; minor="${minor%%.*}"
+  ldflags="-s -w -X $vpkg.gitVersion=$kver -X $vpkg.gitMajor=$major -X $vpkg.gitMinor=$minor"
+  ldflags+=" -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$kver -X k8s.io/client-go/pkg/version.gitMajor=$major"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitTreeState=clean"
+  (cd "$src" && go build -trimpath -ldflags="$ldflags" -o "$BIN/.kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver) || return 1
   mv -f "$BIN/.kube-apiserver.tmp" "$BIN/kube-apiserver"
   echo "k8s.io/kubernetes $kver" >"$BIN/kube-apiserver.version"
   log "kube-apiserver: built $kver -> $BIN/kube-apiserver"
@@ -272,16 +280,17 @@ start_processes() { # DIR -> 0 ready, 1 failed, 2 failed with a port clash (retr
     --quota-backend-bytes $((4 * 1024 * 1024 * 1024)) \
     --log-level warn \
     </dev/null >>"$dir/etcd.log" 2>&1 8>&- &
-  echo $! >"$dir/etcd.pid"
+  local etcd_pid=$!
+  echo "$etcd_pid" >"$dir/etcd.pid"
 
   # wait for etcd to serve (the apiserver would otherwise retry noisily)
   local i
   for ((i = 0; i < 100; i++)); do
     curl -fsS --max-time 2 "$client_url/health" 2>/dev/null | grep -q '"health":"true"' && break
-    pid_alive "$dir" etcd || break
+    kill -0 "$etcd_pid" 2>/dev/null || break
     sleep 0.2
   done
-  if ! pid_alive "$dir" etcd || ! curl -fsS --max-time 2 "$client_url/health" >/dev/null 2>&1; then
+  if ! kill -0 "$etcd_pid" 2>/dev/null || ! curl -fsS --max-time 2 "$client_url/health" >/dev/null 2>&1; then
     log "etcd did not become healthy"
     grep -q 'address already in use' "$dir/etcd.log" && return 2
     return 1
@@ -308,12 +317,14 @@ start_processes() { # DIR -> 0 ready, 1 failed, 2 failed with a port clash (retr
     --v "${TOLLFREE_APISERVER_VERBOSITY:-1}" \
     "${extra[@]}" \
     </dev/null >>"$dir/kube-apiserver.log" 2>&1 8>&- &
-  echo $! >"$dir/kube-apiserver.pid"
+  local api_pid=$!
+  echo "$api_pid" >"$dir/kube-apiserver.pid"
 
   # the serving cert (and its CA) is generated into --cert-dir at startup
   local deadline=$((SECONDS + READY_TIMEOUT))
   while ((SECONDS < deadline)); do
-    if ! pid_alive "$dir" kube-apiserver; then
+    # (not pid_alive: right after the fork the cmdline may still be this script's)
+    if ! kill -0 "$api_pid" 2>/dev/null; then
       log "kube-apiserver exited"
       grep -q 'address already in use' "$dir/kube-apiserver.log" && return 2
       return 1
@@ -415,11 +426,17 @@ status() { # DIR
 # main
 # ---------------------------------------------------------------------------
 
-cmd="${1:-}"
-case "$cmd" in
-  build) build; log "binaries: $(cat "$BIN/kube-apiserver.version"), $(cat "$BIN/etcd.version") in $BIN" ;;
-  start) [[ $# -eq 2 ]] || usage; start "$2" ;;
-  stop) [[ $# -eq 2 ]] || usage; stop "$2" ;;
-  status) [[ $# -eq 2 ]] || usage; status "$2" ;;
-  *) usage ;;
-esac
+main() {
+  local cmd="${1:-}"
+  case "$cmd" in
+    build) build; log "binaries: $(cat "$BIN/kube-apiserver.version"), $(cat "$BIN/etcd.version") in $BIN" ;;
+    start) [[ $# -eq 2 ]] || usage; start "$2" ;;
+    stop) [[ $# -eq 2 ]] || usage; stop "$2" ;;
+    status) [[ $# -eq 2 ]] || usage; status "$2" ;;
+    *) usage ;;
+  esac
+}
+
+# parsed in full before running, so editing this file mid-run is harmless
+main "$@"
+exit $?
