@@ -1,0 +1,65 @@
+//! `GET /_rest/v4/my/tf` and `GET /_rest/v3/my/tf`: list the account's inventory.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::Simulator;
+use crate::error::ApiError;
+use crate::params::Query;
+use crate::state::InventoryFilter;
+
+/// Page size when none is given (DESIGN.md §6).
+const DEFAULT_PAGE_SIZE: u64 = 100;
+
+/// `label` / `label[]`, `like` (starts with), `packageID` / `packageID[]`,
+/// `page`, `pageSize`, `hasCpaas`; records in number order.
+///
+/// The vendor's quirk, reproduced: when more records follow this page, the page
+/// holds `pageSize + 1` records — the extra one is also the first of the next
+/// page — and `hasMore` is true.
+pub(crate) async fn list(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let query = Query::parse(raw.as_deref());
+    sim.transact(|world, ctx| {
+        world.authorize(super::token(&headers), ctx)?;
+        let labels = query
+            .list("label")
+            .into_iter()
+            .map(|l| {
+                if l.is_empty() {
+                    Err(ApiError::non_empty_string("label"))
+                } else {
+                    Ok(l.to_owned())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let like = query.non_empty("like")?.map(str::to_owned);
+        let package_ids = query
+            .list("packageID")
+            .into_iter()
+            .map(|p| {
+                p.parse::<u64>()
+                    .map_err(|_| ApiError::formatted("packageID", "integer"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (page, size) = super::paging(&query, DEFAULT_PAGE_SIZE)?;
+        let has_cpaas = query.boolean("hasCpaas")?;
+        let filter = InventoryFilter {
+            labels,
+            like,
+            package_ids,
+            has_cpaas,
+        };
+        let records = world.inventory_records(&filter, ctx.config.account_id);
+        let start = page.saturating_sub(1).saturating_mul(size);
+        let has_more = records.len() > start.saturating_add(size);
+        let take = if has_more { size + 1 } else { size };
+        let endpoints: Vec<Value> = records.into_iter().skip(start).take(take).collect();
+        Ok(Json(json!({ "endpoints": endpoints, "hasMore": has_more })))
+    })
+}

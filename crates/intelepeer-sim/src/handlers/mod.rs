@@ -1,0 +1,40 @@
+//! Handlers of the vendor endpoints, one module per part of the reference.
+//!
+//! Each handler checks the token first (401), then its parameters (422/409 with
+//! the reference's texts), then applies the rule in [`crate::state`].
+
+use axum::http::{HeaderMap, header};
+
+pub(crate) mod auth;
+pub(crate) mod inventory;
+pub(crate) mod orders;
+pub(crate) mod reservations;
+pub(crate) mod search;
+
+/// The bare token of the `Authorization` header.
+pub(crate) fn token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The page size used when a client sends none; the most one page holds.
+const MAX_PAGE_SIZE: u64 = 100;
+
+/// `page` (from 1, default 1) and `pageSize` (default `default_size`; above 100
+/// it is cut to 100 — the reference says nothing, DESIGN.md says "at most 100
+/// per page"). Zero or negative values are not valid integers here.
+pub(crate) fn paging(
+    query: &crate::params::Query,
+    default_size: u64,
+) -> Result<(usize, usize), crate::error::ApiError> {
+    let page = query.positive("page")?.unwrap_or(1);
+    let size = query
+        .positive("pageSize")?
+        .unwrap_or(default_size)
+        .min(MAX_PAGE_SIZE);
+    let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    Ok((to_usize(page), to_usize(size)))
+}

@@ -1,0 +1,785 @@
+//! The simulated vendor's state and the rules that change it: the pool, the
+//! account's inventory, reservations, orders, sessions and the ledger.
+//!
+//! Everything here is synchronous and takes the current time as an argument, so
+//! the rules can be read (and tested) without a server or a clock. Orders
+//! complete lazily: [`World::settle`] runs before every request and applies
+//! every order whose completion time has passed.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::SimConfig;
+use crate::error::ApiError;
+
+/// One accepted mutation, as recorded in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerEntry {
+    /// When the vendor accepted it.
+    pub time: Timestamp,
+    /// What it was.
+    pub kind: LedgerKind,
+    /// The numbers it concerned, in E.164.
+    pub numbers: Vec<String>,
+    /// The target package (purchase, change package).
+    pub package_id: Option<u64>,
+    /// The order it created (all but reservations).
+    pub order_id: Option<u64>,
+    /// The reservation it created, or the reservations a purchase consumed.
+    pub reservation_ids: Vec<String>,
+    /// The client's `referenceID`, if any.
+    pub reference_id: Option<String>,
+}
+
+/// The kinds of mutation the vendor accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum LedgerKind {
+    /// `POST /_rest/v4/carrier/tf/reservations`
+    Reserve,
+    /// `POST /_rest/v4/my/tf/orders`
+    Purchase,
+    /// `POST /_rest/v4/my/tf/package`
+    ChangePackage,
+    /// `POST /_rest/v4/my/tf/disconnect`
+    Disconnect,
+}
+
+/// A number in the account's inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnedNumber {
+    /// The number, in E.164.
+    pub number: String,
+    /// Its package (route profile).
+    pub package_id: u64,
+    /// The order that brought it into the account (`None` when seeded).
+    pub order_id: Option<u64>,
+    /// Its label, if any.
+    pub label: Option<String>,
+    /// Whether SmartFlows (CPaaS) is enabled.
+    pub has_cpaas: bool,
+    /// Whether a disconnect order for it is pending.
+    pub pending_disconnect: bool,
+}
+
+/// What an owned number carries, keyed by the number in [`World::inventory`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Holding {
+    pub package_id: u64,
+    pub order_id: Option<u64>,
+    pub label: Option<String>,
+    pub has_cpaas: bool,
+}
+
+/// A reservation: numbers held for the account until `expires`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Reservation {
+    pub id: String,
+    /// The numbers still held (a purchase by `endpoints` takes numbers out).
+    pub numbers: Vec<String>,
+    pub reserved: Timestamp,
+    pub expires: Timestamp,
+    /// The order that consumed it.
+    pub ordered_by: Option<u64>,
+}
+
+impl Reservation {
+    /// Whether it still holds its numbers.
+    fn is_live(&self, now: Timestamp) -> bool {
+        self.ordered_by.is_none() && self.expires > now
+    }
+
+    /// The reservation as the vendor answers it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "expirationDate": iso8601(self.expires),
+            "reservationID": self.id,
+            "reservedDate": iso8601(self.reserved),
+            "endpoints": self.numbers.iter().map(|n| search_record(n)).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The kinds of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum OrderKind {
+    Purchase,
+    ChangePackage,
+    Return,
+}
+
+impl OrderKind {
+    /// The order's `type` as the vendor writes it.
+    fn label(self) -> &'static str {
+        match self {
+            Self::Purchase => "TF Purchase",
+            Self::ChangePackage => "Change Package",
+            Self::Return => "TF Return",
+        }
+    }
+}
+
+/// An order: placed now, completed at `completes_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Order {
+    pub id: u64,
+    pub batch_id: u64,
+    pub kind: OrderKind,
+    pub numbers: Vec<String>,
+    pub package_id: Option<u64>,
+    pub reference_id: Option<String>,
+    pub reservation_ids: Vec<String>,
+    pub details: OrderDetails,
+    pub created: Timestamp,
+    pub completes_at: Timestamp,
+    pub completed: Option<Timestamp>,
+}
+
+impl Order {
+    /// The order as the vendor answers it. Disconnects report no account and no
+    /// package, as in the reference's example.
+    pub fn to_json(&self, account_id: u64) -> Value {
+        let returning = self.kind == OrderKind::Return;
+        json!({
+            "accountID": (!returning).then_some(account_id),
+            "batchIDs": [self.batch_id],
+            "completed": self.completed.map(iso8601),
+            "created": iso8601(self.created),
+            "orderID": self.id,
+            "packageID": if returning { None } else { self.package_id },
+            "referenceID": self.reference_id,
+            "source": "API",
+            "status": if self.completed.is_some() { "COMPLETED" } else { "PENDING" },
+            "type": self.kind.label(),
+        })
+    }
+}
+
+/// The optional fields of an order request, kept for the state dump.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderDetails {
+    pub email: Option<String>,
+    pub notes: Option<String>,
+    pub reference_id: Option<String>,
+    pub service_area: Option<u8>,
+    pub my_resp_org: Option<bool>,
+}
+
+/// What a purchase asks for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PurchaseRequest {
+    pub package_id: u64,
+    /// Reservation IDs (from `reservations` and/or `reservationID`).
+    pub reservation_ids: Vec<String>,
+    /// Reserved (or available) numbers given as `endpoints`.
+    pub numbers: Vec<String>,
+    /// Or: this many numbers from the pool.
+    pub quantity: Option<u64>,
+    pub details: OrderDetails,
+}
+
+/// A session token from `POST /_rest/v4/authenticate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Session {
+    pub user: String,
+    pub issued: Timestamp,
+    /// Expired early by [`crate::Simulator::expire_sessions`].
+    pub revoked: bool,
+}
+
+/// Time and configuration a rule needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub now: Timestamp,
+    pub config: &'a SimConfig,
+}
+
+/// Search filters for the pool.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PoolFilter {
+    pub like: Option<String>,
+    pub npas: Vec<String>,
+}
+
+/// Inventory filters for `GET /my/tf`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InventoryFilter {
+    pub labels: Vec<String>,
+    pub like: Option<String>,
+    pub package_ids: Vec<u64>,
+    pub has_cpaas: Option<bool>,
+}
+
+/// Everything the simulated vendor knows; serialized as the state file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct World {
+    /// Numbers never sold (reserved ones included: see [`World::reserved`]).
+    pub pool: BTreeSet<String>,
+    pub inventory: BTreeMap<String, Holding>,
+    pub reservations: BTreeMap<String, Reservation>,
+    pub orders: BTreeMap<u64, Order>,
+    pub sessions: BTreeMap<String, Session>,
+    pub ledger: Vec<LedgerEntry>,
+    pub next_order_id: u64,
+    pub next_batch_id: u64,
+    /// Set by every change; the simulator saves the state file and clears it.
+    #[serde(skip)]
+    pub dirty: bool,
+}
+
+/// The first order ID, as in the reference's examples.
+const FIRST_ORDER_ID: u64 = 800_240;
+/// The first batch ID, as in the reference's examples.
+const FIRST_BATCH_ID: u64 = 800_024;
+
+impl World {
+    /// A fresh vendor: the configured pool, an empty account.
+    pub fn fresh(config: &SimConfig) -> Self {
+        Self {
+            pool: config.initial_pool(),
+            inventory: BTreeMap::new(),
+            reservations: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            ledger: Vec::new(),
+            next_order_id: FIRST_ORDER_ID,
+            next_batch_id: FIRST_BATCH_ID,
+            dirty: true,
+        }
+    }
+
+    /// Completes every pending order whose time has come, oldest first.
+    pub fn settle(&mut self, now: Timestamp) {
+        let due: Vec<u64> = self
+            .orders
+            .values()
+            .filter(|o| o.completed.is_none() && o.completes_at <= now)
+            .map(|o| o.id)
+            .collect();
+        for id in due {
+            self.complete(id);
+        }
+    }
+
+    /// Completes every pending order now.
+    pub fn complete_all(&mut self, now: Timestamp) {
+        for order in self.orders.values_mut().filter(|o| o.completed.is_none()) {
+            order.completes_at = order.completes_at.min(now);
+        }
+        self.settle(now);
+    }
+
+    fn complete(&mut self, id: u64) {
+        let Some(order) = self.orders.get_mut(&id) else {
+            return;
+        };
+        order.completed = Some(order.completes_at);
+        let order = order.clone();
+        match order.kind {
+            OrderKind::Purchase => {
+                for number in &order.numbers {
+                    self.inventory.insert(
+                        number.clone(),
+                        Holding {
+                            package_id: order.package_id.unwrap_or_default(),
+                            order_id: Some(order.id),
+                            label: None,
+                            has_cpaas: false,
+                        },
+                    );
+                }
+            }
+            OrderKind::ChangePackage => {
+                for number in &order.numbers {
+                    if let (Some(holding), Some(package)) =
+                        (self.inventory.get_mut(number), order.package_id)
+                    {
+                        holding.package_id = package;
+                    }
+                }
+            }
+            // A disconnected number leaves the account but not for the pool: it
+            // spends months in transitional status before anyone may take it.
+            OrderKind::Return => {
+                for number in &order.numbers {
+                    self.inventory.remove(number);
+                }
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// A new session token for valid credentials.
+    pub fn authenticate(
+        &mut self,
+        username: &str,
+        password: &str,
+        ctx: Ctx<'_>,
+    ) -> Result<String, ApiError> {
+        if !ctx
+            .config
+            .users
+            .iter()
+            .any(|(u, p)| u == username && p == password)
+        {
+            return Err(ApiError::unauthorized());
+        }
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.sessions.insert(
+            token.clone(),
+            Session {
+                user: username.to_owned(),
+                issued: ctx.now,
+                revoked: false,
+            },
+        );
+        self.dirty = true;
+        Ok(token)
+    }
+
+    /// Checks a bare `Authorization` token.
+    pub fn authorize(&self, token: Option<&str>, ctx: Ctx<'_>) -> Result<(), ApiError> {
+        let session = token
+            .and_then(|t| self.sessions.get(t))
+            .ok_or_else(ApiError::unauthorized)?;
+        if session.revoked || plus(session.issued, ctx.config.token_ttl) <= ctx.now {
+            return Err(ApiError::session_expired());
+        }
+        Ok(())
+    }
+
+    /// Expires every session now.
+    pub fn expire_sessions(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.revoked = true;
+        }
+        self.dirty = true;
+    }
+
+    /// Numbers held by live reservations.
+    fn reserved(&self, now: Timestamp) -> HashSet<&str> {
+        self.reservations
+            .values()
+            .filter(|r| r.is_live(now))
+            .flat_map(|r| r.numbers.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Numbers that can be bought now (in the pool and not reserved), in order.
+    pub fn available(&self, filter: &PoolFilter, now: Timestamp) -> Vec<&str> {
+        let reserved = self.reserved(now);
+        self.pool
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !reserved.contains(n))
+            .filter(|n| {
+                filter
+                    .like
+                    .as_deref()
+                    .is_none_or(|like| n.starts_with(like))
+            })
+            .filter(|n| {
+                filter.npas.is_empty()
+                    || filter
+                        .npas
+                        .iter()
+                        .any(|npa| n.get(2..5) == Some(npa.as_str()))
+            })
+            .collect()
+    }
+
+    /// Reserves numbers that are all available.
+    pub fn reserve(
+        &mut self,
+        numbers: Vec<String>,
+        id: Option<String>,
+        ctx: Ctx<'_>,
+    ) -> Result<Reservation, ApiError> {
+        if let Some(existing) = id.as_ref().and_then(|id| self.reservations.get(id)) {
+            // The reference is silent on reused IDs. A live or consumed
+            // reservation keeps its ID: reusing it is refused like its numbers
+            // would be. An expired one may be replaced.
+            if existing.is_live(ctx.now) || existing.ordered_by.is_some() {
+                return Err(ApiError::not_available());
+            }
+        }
+        let reserved = self.reserved(ctx.now);
+        if numbers
+            .iter()
+            .any(|n| !self.pool.contains(n) || reserved.contains(n.as_str()))
+        {
+            return Err(ApiError::not_available());
+        }
+        let reservation = Reservation {
+            id: id.unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string().to_uppercase()),
+            numbers,
+            reserved: ctx.now,
+            expires: plus(ctx.now, ctx.config.reservation_ttl),
+            ordered_by: None,
+        };
+        self.reservations
+            .insert(reservation.id.clone(), reservation.clone());
+        self.record(LedgerEntry {
+            time: ctx.now,
+            kind: LedgerKind::Reserve,
+            numbers: reservation.numbers.clone(),
+            package_id: None,
+            order_id: None,
+            reservation_ids: vec![reservation.id.clone()],
+            reference_id: None,
+        });
+        Ok(reservation)
+    }
+
+    /// How many seats the account uses: owned numbers and numbers being bought.
+    fn seats_used(&self) -> u64 {
+        let buying: usize = self
+            .pending(Some(OrderKind::Purchase))
+            .map(|o| o.numbers.len())
+            .sum();
+        (self.inventory.len() + buying) as u64
+    }
+
+    /// Places a purchase order.
+    pub fn purchase(&mut self, request: PurchaseRequest, ctx: Ctx<'_>) -> Result<Order, ApiError> {
+        let used = self.seats_used();
+        if let Some(limit) = ctx.config.trial_seats
+            && used >= u64::from(limit)
+        {
+            return Err(ApiError::trial_limit_realized(limit));
+        }
+        // Which numbers, and which reservations they come from. An unknown,
+        // expired or already ordered reservation is 409 "Number(s) not
+        // available." (the reference is silent; its numbers are not available
+        // to this order, which is what that answer says).
+        let mut numbers: Vec<String> = Vec::new();
+        let mut consumed: Vec<String> = Vec::new();
+        for id in &request.reservation_ids {
+            let reservation = self
+                .reservations
+                .get(id)
+                .filter(|r| r.is_live(ctx.now))
+                .ok_or_else(ApiError::not_available)?;
+            if !consumed.contains(id) {
+                consumed.push(id.clone());
+                numbers.extend(
+                    reservation
+                        .numbers
+                        .iter()
+                        .filter(|n| !numbers.contains(n))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        // `endpoints` are "reserved numbers to order": each must be held by a
+        // live reservation or be available in the pool.
+        let reserved = self.reserved(ctx.now);
+        let free = self.available(&PoolFilter::default(), ctx.now);
+        for number in &request.numbers {
+            let buyable = self.pool.contains(number)
+                && (reserved.contains(number.as_str()) || free.contains(&number.as_str()));
+            if !buyable {
+                return Err(ApiError::not_available());
+            }
+            if !numbers.contains(number) {
+                numbers.push(number.clone());
+            }
+        }
+        if let Some(quantity) = request.quantity {
+            let quantity = usize::try_from(quantity).unwrap_or(usize::MAX);
+            if free.len() < quantity {
+                return Err(ApiError::not_available());
+            }
+            numbers.extend(free.iter().take(quantity).map(|n| (*n).to_owned()));
+        }
+        if let Some(limit) = ctx.config.trial_seats {
+            let room = u64::from(limit).saturating_sub(used);
+            if numbers.len() as u64 > room {
+                return Err(ApiError::trial_limit_exceeded(room));
+            }
+        }
+
+        let order = self.place(
+            OrderKind::Purchase,
+            numbers,
+            Some(request.package_id),
+            consumed,
+            request.details,
+            ctx,
+        );
+        for number in &order.numbers {
+            self.pool.remove(number);
+        }
+        for reservation in self
+            .reservations
+            .values_mut()
+            .filter(|r| r.is_live(ctx.now))
+        {
+            if order.reservation_ids.contains(&reservation.id) {
+                reservation.ordered_by = Some(order.id);
+            } else {
+                reservation.numbers.retain(|n| !order.numbers.contains(n));
+                if reservation.numbers.is_empty() {
+                    reservation.ordered_by = Some(order.id);
+                }
+            }
+        }
+        self.record_order(&order, LedgerKind::Purchase);
+        Ok(order)
+    }
+
+    /// Places a change-package order for owned numbers.
+    pub fn change_package(
+        &mut self,
+        numbers: Vec<String>,
+        package_id: u64,
+        details: OrderDetails,
+        ctx: Ctx<'_>,
+    ) -> Result<Order, ApiError> {
+        if self.any_pending(&numbers, None) {
+            return Err(ApiError::conflicting_order());
+        }
+        self.check_assigned(&numbers)?;
+        let order = self.place(
+            OrderKind::ChangePackage,
+            numbers,
+            Some(package_id),
+            Vec::new(),
+            details,
+            ctx,
+        );
+        self.record_order(&order, LedgerKind::ChangePackage);
+        Ok(order)
+    }
+
+    /// Places a disconnect order for owned numbers.
+    pub fn disconnect(
+        &mut self,
+        numbers: Vec<String>,
+        details: OrderDetails,
+        ctx: Ctx<'_>,
+    ) -> Result<Order, ApiError> {
+        if self.any_pending(&numbers, Some(OrderKind::Return)) {
+            return Err(ApiError::already_pending_disconnect());
+        }
+        if self.any_pending(&numbers, None) {
+            return Err(ApiError::conflicting_order());
+        }
+        self.check_assigned(&numbers)?;
+        let order = self.place(OrderKind::Return, numbers, None, Vec::new(), details, ctx);
+        self.record_order(&order, LedgerKind::Disconnect);
+        Ok(order)
+    }
+
+    fn check_assigned(&self, numbers: &[String]) -> Result<(), ApiError> {
+        if numbers.iter().all(|n| self.inventory.contains_key(n)) {
+            Ok(())
+        } else {
+            Err(ApiError::not_assigned())
+        }
+    }
+
+    /// Pending orders, of one kind or all.
+    fn pending(&self, kind: Option<OrderKind>) -> impl Iterator<Item = &Order> {
+        self.orders
+            .values()
+            .filter(move |o| o.completed.is_none() && kind.is_none_or(|k| o.kind == k))
+    }
+
+    fn any_pending(&self, numbers: &[String], kind: Option<OrderKind>) -> bool {
+        self.pending(kind)
+            .any(|o| o.numbers.iter().any(|n| numbers.contains(n)))
+    }
+
+    fn place(
+        &mut self,
+        kind: OrderKind,
+        numbers: Vec<String>,
+        package_id: Option<u64>,
+        reservation_ids: Vec<String>,
+        details: OrderDetails,
+        ctx: Ctx<'_>,
+    ) -> Order {
+        let order = Order {
+            id: self.next_order_id,
+            batch_id: self.next_batch_id,
+            kind,
+            numbers,
+            package_id,
+            reference_id: details.reference_id.clone(),
+            reservation_ids,
+            details,
+            created: ctx.now,
+            completes_at: plus(ctx.now, ctx.config.order_delay),
+            completed: None,
+        };
+        self.next_order_id += 1;
+        self.next_batch_id += 1;
+        self.orders.insert(order.id, order.clone());
+        self.dirty = true;
+        order
+    }
+
+    fn record_order(&mut self, order: &Order, kind: LedgerKind) {
+        self.record(LedgerEntry {
+            time: order.created,
+            kind,
+            numbers: order.numbers.clone(),
+            package_id: order.package_id,
+            order_id: Some(order.id),
+            reservation_ids: order.reservation_ids.clone(),
+            reference_id: order.reference_id.clone(),
+        });
+    }
+
+    fn record(&mut self, entry: LedgerEntry) {
+        tracing::info!(kind = ?entry.kind, numbers = ?entry.numbers, order = ?entry.order_id, "accepted");
+        self.ledger.push(entry);
+        self.dirty = true;
+    }
+
+    /// Puts numbers straight into the inventory (test and demo setup): they
+    /// leave the pool and any reservation.
+    pub fn seed(&mut self, owned: &[OwnedNumber]) {
+        for number in owned {
+            self.pool.remove(&number.number);
+            for reservation in self.reservations.values_mut() {
+                reservation.numbers.retain(|n| *n != number.number);
+            }
+            self.inventory.insert(
+                number.number.clone(),
+                Holding {
+                    package_id: number.package_id,
+                    order_id: number.order_id,
+                    label: number.label.clone(),
+                    has_cpaas: number.has_cpaas,
+                },
+            );
+        }
+        self.dirty = true;
+    }
+
+    /// The inventory, in number order.
+    pub fn owned(&self) -> Vec<OwnedNumber> {
+        let disconnecting: HashSet<&str> = self
+            .pending(Some(OrderKind::Return))
+            .flat_map(|o| o.numbers.iter().map(String::as_str))
+            .collect();
+        self.inventory
+            .iter()
+            .map(|(number, h)| OwnedNumber {
+                number: number.clone(),
+                package_id: h.package_id,
+                order_id: h.order_id,
+                label: h.label.clone(),
+                has_cpaas: h.has_cpaas,
+                pending_disconnect: disconnecting.contains(number.as_str()),
+            })
+            .collect()
+    }
+
+    /// Inventory records matching a filter, in number order, as the vendor
+    /// writes them.
+    pub fn inventory_records(&self, filter: &InventoryFilter, account_id: u64) -> Vec<Value> {
+        self.inventory
+            .iter()
+            .filter(|(n, _)| {
+                filter.like.as_deref().is_none_or(|like| {
+                    n.starts_with(like) || n.trim_start_matches('+').starts_with(like)
+                })
+            })
+            .filter(|(_, h)| {
+                filter.labels.is_empty()
+                    || h.label.as_ref().is_some_and(|l| filter.labels.contains(l))
+            })
+            .filter(|(_, h)| {
+                filter.package_ids.is_empty() || filter.package_ids.contains(&h.package_id)
+            })
+            .filter(|(_, h)| filter.has_cpaas.is_none_or(|c| c == h.has_cpaas))
+            .map(|(n, h)| inventory_record(n, h, account_id))
+            .collect()
+    }
+
+    /// A summary for `GET /_admin/state`.
+    pub fn dump(&self, ctx: Ctx<'_>) -> Value {
+        json!({
+            "accountID": ctx.config.account_id,
+            "now": iso8601(ctx.now),
+            "poolAvailable": self.available(&PoolFilter::default(), ctx.now).len(),
+            "inventory": self.owned(),
+            "reservations": self.reservations.values().map(|r| json!({
+                "reservation": r.to_json(),
+                "live": r.is_live(ctx.now),
+                "orderedBy": r.ordered_by,
+            })).collect::<Vec<_>>(),
+            "orders": self.orders.values().map(|o| json!({
+                "order": o.to_json(ctx.config.account_id),
+                "numbers": o.numbers,
+                "reservationIDs": o.reservation_ids,
+                "details": o.details,
+            })).collect::<Vec<_>>(),
+            "sessions": self.sessions.len(),
+            "ledger": self.ledger,
+        })
+    }
+}
+
+/// `ts + d`, saturating.
+pub(crate) fn plus(ts: Timestamp, d: Duration) -> Timestamp {
+    ts.saturating_add(d).unwrap_or(Timestamp::MAX)
+}
+
+/// ISO 8601 to the second, as the vendor writes dates: `2019-02-10T20:46:12Z`.
+pub(crate) fn iso8601(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A pool number as search and reservations answer it.
+pub(crate) fn search_record(number: &str) -> Value {
+    json!({
+        "endpoint": number,
+        "geo": { "city": null, "country": "US", "stateProvince": null },
+    })
+}
+
+/// An inventory record with every field of the reference's example (and
+/// `orderID` from its field table). Media follow the example: SmartFlows
+/// numbers carry an SMS configuration, the others a voice one.
+fn inventory_record(number: &str, holding: &Holding, account_id: u64) -> Value {
+    let sip = |config: Value| json!({ "provider": "IntelePeer", "service": "SIP", "ns": "intelepeer.sip", "config": config });
+    let media = if holding.has_cpaas {
+        json!({
+            "sms": { "rx": sip(json!({ "webhook": "cpaas://api.intelepeer.com" })), "tx": [sip(json!({}))] },
+            "voice": null,
+        })
+    } else {
+        json!({ "sms": null, "voice": { "rx": sip(json!({})), "tx": [sip(json!({}))] } })
+    };
+    json!({
+        "accountID": account_id,
+        "endpoint": number,
+        "hasCpaas": holding.has_cpaas,
+        "label": holding.label,
+        "orderID": holding.order_id,
+        "packageID": holding.package_id,
+        "type": "LONG",
+        "geo": { "country": "US", "stateProvince": null },
+        "media": media,
+    })
+}
