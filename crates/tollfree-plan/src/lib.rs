@@ -5,9 +5,122 @@
 //! approval and budgets, with per-number states and condition reasons. No I/O:
 //! no kube, tokio or reqwest (the compiler enforces it: this crate does not
 //! depend on them).
+//!
+//! The pipeline for one account (each step a module):
+//!
+//! 1. `ownership`: every number claimed by more than one set goes to exactly
+//!    one of them (a set that still wants it beats one that merely holds it;
+//!    then the older set wins); inventory numbers nobody claims are indexed so
+//!    that `acquire` requests can adopt them before buying.
+//! 2. `desired`: what each set wants (exact numbers, acquire requests).
+//! 3. `intents`: write-ahead intents are resolved against the inventory
+//!    *before* anything is retried (never buy twice).
+//! 4. `diff`: per-number decisions for one set: adopt, move, reserve,
+//!    purchase, acquire, disconnect, or wait.
+//! 5. `gate`: the one choke point — policy, grace, suspend, inventory safety,
+//!    budgets and approval decide what runs now and what is held.
+//! 6. `status`: number states, messages, the set's reason.
+//!
+//! Decisions where the design left a choice are documented on the constants
+//! below and in the module docs of `diff.rs`, `gate.rs` and `status.rs`.
 
 #![warn(missing_docs)]
 
+mod desired;
+mod diff;
+mod gate;
+mod hash;
+mod intents;
 pub mod model;
+mod ownership;
+mod status;
 
+use jiff::{SignedDuration, Timestamp};
+
+pub use gate::inventory_check;
+pub use hash::approval_hash;
 pub use model::*;
+pub use ownership::claimed_numbers;
+
+/// How long a reservation is assumed to live when the vendor's answer (its
+/// `expirationDate`) was never recorded: the intent counts as expired once
+/// `started + RESERVATION_FALLBACK` has passed.
+pub const RESERVATION_FALLBACK: SignedDuration = SignedDuration::from_mins(45);
+
+/// How long an order may take to show in the inventory. A purchase still not
+/// visible after this is reported `OrderUnconfirmed` (Stalled) and is never
+/// bought again automatically; a move still not visible is re-planned (a move
+/// costs nothing and re-sending it is harmless).
+pub const SETTLE_WINDOW: SignedDuration = SignedDuration::from_hours(1);
+
+/// How long a declared number the vendor refused to reserve stays
+/// `Unavailable` before the planner tries to reserve it again.
+pub const UNAVAILABLE_RETRY: SignedDuration = SignedDuration::from_hours(1);
+
+/// At most this many numbers per action (the vendor's page and batch size).
+pub const BATCH_LIMIT: usize = 100;
+
+/// A listing is implausible when it has more than this many numbers fewer than
+/// the last good listing (not explained by this operator's own disconnects)…
+pub const SHARP_DROP_NUMBERS: usize = 5;
+
+/// …and that drop is also more than this percentage of the last good count.
+pub const SHARP_DROP_PERCENT: usize = 10;
+
+/// What every step of one `plan` call shares.
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    /// The clock.
+    pub now: Timestamp,
+    /// The observed inventory.
+    pub inventory: &'a Inventory,
+    /// Why the inventory must not be trusted for "absent means gone"
+    /// decisions (disconnects, new purchases, forgetting owned numbers).
+    pub unsafe_reason: Option<String>,
+}
+
+impl Ctx<'_> {
+    /// The listing is complete and plausible.
+    pub fn trusted(&self) -> bool {
+        self.unsafe_reason.is_none()
+    }
+}
+
+/// `t + d`, saturating at the ends of time (inputs are never trusted to be sane).
+pub(crate) fn after(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.saturating_add(d).unwrap_or(Timestamp::MAX)
+}
+
+/// Plans one account: which vendor actions each set should execute now, which
+/// are held and why, each number's state, each set's reason, and the memory
+/// each set should record.
+///
+/// Pure and deterministic: the result depends on the sets' contents, never on
+/// their order in `input.sets`, and never panics on any input.
+pub fn plan(input: &PlanInput) -> Plan {
+    let ctx = Ctx {
+        now: input.now,
+        inventory: &input.inventory,
+        unsafe_reason: inventory_check(input).err(),
+    };
+
+    // Oldest first: the order in which sets win ties and adopt unclaimed numbers.
+    let mut order: Vec<usize> = (0..input.sets.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&input.sets[a], &input.sets[b]);
+        (a.created, &a.id).cmp(&(b.created, &b.id))
+    });
+
+    let wants: Vec<desired::Desired<'_>> = input.sets.iter().map(desired::Desired::of).collect();
+    let claims = ownership::Claims::resolve(&input.sets, &order, &wants);
+    let mut pool = ownership::Unclaimed::index(&input.inventory, &claims, &wants);
+
+    let mut sets: Vec<SetPlan> = order
+        .iter()
+        .map(|&i| diff::plan_set(&ctx, &input.sets, i, &wants[i], &claims, &mut pool))
+        .collect();
+    sets.sort_by(|a, b| a.id.cmp(&b.id));
+
+    let unowned = ownership::count_unowned(&input.inventory, &wants, &sets);
+    Plan { sets, unowned }
+}

@@ -148,6 +148,14 @@ pub struct Memory {
     pub intents: Vec<Intent>,
     /// When each number was first seen leaving the spec (for the grace period).
     pub leaving_since: BTreeMap<E164, Timestamp>,
+    /// Declared numbers the vendor refused to reserve ("Number(s) not
+    /// available"), with when it refused. The executor fills it when it drops
+    /// the failed Reserve intent; the planner reports such a number
+    /// `Unavailable` (Stalled, `NumberUnavailable`) and plans a new reservation
+    /// only after [`UNAVAILABLE_RETRY`](crate::UNAVAILABLE_RETRY) has passed.
+    /// The planner forgets an entry once the number is owned or no longer declared.
+    #[serde(default)]
+    pub unavailable: BTreeMap<E164, Timestamp>,
 }
 
 /// How a set came to own a number.
@@ -393,6 +401,27 @@ pub enum Reason {
     InventoryUnsafe,
     /// Waiting for a disconnect grace period.
     GracePeriod,
+    /// A purchase was ordered (or may have been: the answer was lost) but its
+    /// numbers are still not in the inventory after
+    /// [`SETTLE_WINDOW`](crate::SETTLE_WINDOW). The planner never buys again on
+    /// its own: a person checks the order with the vendor.
+    OrderUnconfirmed,
+}
+
+impl Reason {
+    /// Whether the reason needs a person (kstatus `Stalled=True`), as opposed to
+    /// progress that continues on its own (`Reconciling`) or `Converged`.
+    pub fn is_stalled(self) -> bool {
+        matches!(
+            self,
+            Reason::Conflict
+                | Reason::NumberUnavailable
+                | Reason::PolicyDenied
+                | Reason::ApprovalPending
+                | Reason::InventoryUnsafe
+                | Reason::OrderUnconfirmed
+        )
+    }
 }
 
 /// The planner's verdict for one set.
