@@ -7,5 +7,15 @@
 
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod cli;
+pub mod context;
+pub mod controller;
 pub mod crd;
+pub mod error;
+pub mod inventory;
+pub mod leader;
+pub mod metrics;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;

@@ -1,0 +1,254 @@
+//! The operator's error type: one enum, one variant per thing that can fail,
+//! each naming what failed and why in words a user can act on.
+//!
+//! Display messages do not repeat their cause; the cause is the `#[source]`.
+//! Use [`Error::report`] to print the whole chain (logs, Events, conditions),
+//! and [`Error::metric_label`] to count failures by kind.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// Everything that can go wrong in the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The `--intelepeer-url` (or `INTELEPEER_URL`) is not acceptable.
+    #[error("invalid IntelePeer URL '{url}': {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
+
+    /// No Kubernetes configuration could be loaded (neither in-cluster nor KUBECONFIG).
+    #[error("cannot configure the Kubernetes client ({what})")]
+    KubeConfig {
+        /// Which configuration source was tried.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A Kubernetes API call failed.
+    #[error("Kubernetes API call failed while {action}")]
+    Kube {
+        /// What the operator was doing, e.g. "reading secret telecom/intelepeer-account".
+        action: String,
+        /// The cause.
+        #[source]
+        source: kube::Error,
+    },
+
+    /// The Secret named by a set's `accountRef` does not exist.
+    #[error("secret {namespace}/{name} not found")]
+    SecretNotFound {
+        /// The set's (and the Secret's) namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+    },
+
+    /// The account Secret lacks a key the credentials need.
+    #[error("secret {namespace}/{name} has no key '{key}'")]
+    SecretMissingKey {
+        /// The Secret's namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+        /// The missing key.
+        key: &'static str,
+    },
+
+    /// The account Secret is present but unusable (empty value, not UTF-8, ambiguous).
+    #[error("secret {namespace}/{name} is not usable: {reason}")]
+    SecretInvalid {
+        /// The Secret's namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+        /// What is wrong, without the secret's values.
+        reason: String,
+    },
+
+    /// The vendor client for an account could not be built.
+    #[error("cannot create the IntelePeer client for account {account}")]
+    VendorClient {
+        /// The account (`namespace/secret`).
+        account: String,
+        /// The cause.
+        #[source]
+        source: intelepeer::Error,
+    },
+
+    /// A vendor API call failed.
+    #[error("IntelePeer API call failed for account {account}")]
+    Vendor {
+        /// The account (`namespace/secret`).
+        account: String,
+        /// The cause.
+        #[source]
+        source: intelepeer::Error,
+    },
+
+    /// A vendor record could not be turned into a domain value (e.g. a malformed number).
+    #[error("IntelePeer returned an unusable record for account {account}: {reason}")]
+    VendorData {
+        /// The account (`namespace/secret`).
+        account: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// An inventory listing failed; concurrent callers that waited for the same
+    /// listing share this one failure.
+    #[error("listing the inventory of account {account} failed")]
+    Inventory {
+        /// The account (`namespace/secret`).
+        account: String,
+        /// The cause (shared).
+        #[source]
+        source: Arc<Error>,
+    },
+
+    /// The metrics/health server could not start or failed.
+    #[error("metrics server on {addr} failed")]
+    Server {
+        /// The listen address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Leadership was lost while this replica was working; it stops.
+    #[error("lost leadership of lease {namespace}/{name} (identity {identity})")]
+    LeadershipLost {
+        /// The Lease's namespace.
+        namespace: String,
+        /// The Lease's name.
+        name: String,
+        /// This replica's identity.
+        identity: String,
+    },
+
+    /// Setting up logging failed.
+    #[error("cannot set up logging: {0}")]
+    Telemetry(String),
+
+    /// The finalizer machinery of kube-runtime failed.
+    #[error("finalizer failed")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+
+    /// Serializing or deserializing JSON failed (status patches, annotations).
+    #[error("JSON (de)serialization failed while {action}")]
+    Json {
+        /// What was being (de)serialized.
+        action: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl Error {
+    /// A short, stable, low-cardinality label for the `kind` of metrics.
+    pub fn metric_label(&self) -> String {
+        match self {
+            Error::InvalidUrl { .. } => "invalid_url".into(),
+            Error::KubeConfig { .. } => "kube_config".into(),
+            Error::Kube { .. } => "kube".into(),
+            Error::SecretNotFound { .. } => "secret_not_found".into(),
+            Error::SecretMissingKey { .. } => "secret_missing_key".into(),
+            Error::SecretInvalid { .. } => "secret_invalid".into(),
+            Error::VendorClient { .. } => "vendor_client".into(),
+            Error::Vendor { source, .. } => format!("vendor_{}", source.metric_label()),
+            Error::VendorData { .. } => "vendor_data".into(),
+            Error::Inventory { source, .. } => source.metric_label(),
+            Error::Server { .. } => "server".into(),
+            Error::LeadershipLost { .. } => "leadership_lost".into(),
+            Error::Telemetry(_) => "telemetry".into(),
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.metric_label(),
+                _ => "finalizer".into(),
+            },
+            Error::Json { .. } => "json".into(),
+        }
+    }
+
+    /// The message and every cause, joined by `": "` — one line for a log,
+    /// an Event or a condition. Never contains secret values: no variant
+    /// carries them.
+    pub fn report(&self) -> String {
+        report(self)
+    }
+
+    /// Shorthand for [`Error::Kube`].
+    pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
+        Error::Kube {
+            action: action.into(),
+            source,
+        }
+    }
+}
+
+/// Formats any error with its chain of causes: `"outer: cause: root cause"`.
+pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let msg = e.to_string();
+        // Some causes repeat their own cause in Display; avoid "x: x".
+        if !out.ends_with(&msg) {
+            let _ = write!(out, ": {msg}");
+        }
+        cause = e.source();
+    }
+    out
+}
+
+/// The operator's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_errors_name_the_secret_and_the_key() {
+        let e = Error::SecretMissingKey {
+            namespace: "telecom".into(),
+            name: "intelepeer-account".into(),
+            key: "password",
+        };
+        assert_eq!(
+            e.to_string(),
+            "secret telecom/intelepeer-account has no key 'password'"
+        );
+        assert_eq!(e.metric_label(), "secret_missing_key");
+        let e = Error::SecretNotFound {
+            namespace: "telecom".into(),
+            name: "x".into(),
+        };
+        assert_eq!(e.to_string(), "secret telecom/x not found");
+    }
+
+    #[test]
+    fn report_joins_the_causes() {
+        let inner = Error::SecretNotFound {
+            namespace: "telecom".into(),
+            name: "x".into(),
+        };
+        let e = Error::Inventory {
+            account: "telecom/x".into(),
+            source: Arc::new(inner),
+        };
+        assert_eq!(
+            e.report(),
+            "listing the inventory of account telecom/x failed: secret telecom/x not found"
+        );
+        // A shared failure is counted as its cause.
+        assert_eq!(e.metric_label(), "secret_not_found");
+    }
+}

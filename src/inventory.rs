@@ -1,0 +1,520 @@
+//! The inventory cache: what each vendor account owns, listed once and shared
+//! by every set of that account (DESIGN.md §4).
+//!
+//! - **Single flight**: concurrent callers for one account wait for one
+//!   listing and all get its result (or its failure) — twenty sets reconciling
+//!   at once cause one `GET /my/tf` walk, not twenty.
+//! - **Freshness**: a caller says how old a snapshot it accepts (`max_age`);
+//!   nothing older than the resync interval (`--resync-interval`, default 5m)
+//!   is ever served, so drift made outside the operator is seen. The
+//!   controller requeues sets at that interval, which drives the resync.
+//! - **Invalidation**: after a vendor mutation the executor calls
+//!   [`InventoryCache::invalidate`]; the next caller lists again. A listing
+//!   that was already running when the mutation happened is not reused.
+//! - **Plausibility**: each snapshot carries `last_good_count`, the size of
+//!   the previous *complete* listing of the account, so the planner can refuse
+//!   to disconnect when the count dropped sharply (DESIGN.md §3.5). A drop
+//!   that persists over two listings becomes the new baseline.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tollfree_plan::Inventory;
+
+use crate::accounts::{Account, AccountKey};
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+/// The default `--resync-interval`.
+pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Lists an account's whole inventory (every page). Implemented by the vendor
+/// client; tests use fakes that count calls.
+pub trait InventorySource: Send + Sync {
+    /// One full listing of `account`. `complete` must be `true` only when
+    /// every page was read in this pass.
+    fn list_inventory(
+        &self,
+        account: &AccountKey,
+    ) -> impl Future<Output = Result<Inventory, Error>> + Send;
+}
+
+impl<T: InventorySource> InventorySource for Arc<T> {
+    fn list_inventory(
+        &self,
+        account: &AccountKey,
+    ) -> impl Future<Output = Result<Inventory, Error>> + Send {
+        (**self).list_inventory(account)
+    }
+}
+
+/// The vendor client lists through `GET /my/tf`, every page in one pass.
+impl InventorySource for intelepeer::Client {
+    async fn list_inventory(&self, account: &AccountKey) -> Result<Inventory, Error> {
+        let listing = self
+            .list_all(intelepeer::ListInventory::all())
+            .await
+            .map_err(|source| Error::Vendor {
+                account: account.to_string(),
+                source,
+            })?;
+        Ok(to_inventory(account, listing))
+    }
+}
+
+/// Turns the client's listing into the planner's inventory. The client
+/// returns a listing only when every page was read, so it is complete —
+/// unless a record lacks its package: that number is left out and the
+/// listing marked incomplete, which blocks disconnects until it is resolved.
+pub fn to_inventory(account: &AccountKey, listing: intelepeer::InventorySnapshot) -> Inventory {
+    let mut complete = true;
+    let mut numbers = std::collections::BTreeMap::new();
+    for record in listing.numbers {
+        match record.package_id {
+            Some(package) => {
+                numbers.insert(
+                    record.endpoint,
+                    tollfree_plan::Owned {
+                        package,
+                        order_id: record.order_id,
+                    },
+                );
+            }
+            None => {
+                tracing::warn!(%account, number = %record.endpoint, "inventory record without a package; listing treated as incomplete");
+                complete = false;
+            }
+        }
+    }
+    Inventory {
+        complete,
+        taken_at: jiff::Timestamp::now(),
+        numbers,
+    }
+}
+
+/// One listing of an account, as served to the planner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// What the account owned when the listing finished.
+    pub inventory: Inventory,
+    /// The size of the previous complete listing of this account, if any: the
+    /// baseline for the planner's plausibility check.
+    pub last_good_count: Option<usize>,
+    listed_at: Instant,
+    listing: u64,
+    generation: u64,
+}
+
+impl Snapshot {
+    /// How long ago the listing finished.
+    pub fn age(&self) -> Duration {
+        self.listed_at.elapsed()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    /// Bumped by `invalidate`; a snapshot listed under an older generation is stale.
+    generation: AtomicU64,
+    /// Listings started so far (the number of the latest one).
+    started: AtomicU64,
+    /// Listings finished so far (their outcome is in `state`).
+    finished: AtomicU64,
+    state: tokio::sync::Mutex<SlotState>,
+}
+
+/// Counts a listing as finished when dropped — also when the caller's future
+/// is cancelled mid-listing, so later callers never wait for a ghost.
+struct FinishGuard<'a>(&'a AtomicU64);
+
+impl Drop for FinishGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    current: Option<Arc<Snapshot>>,
+    /// The outcome of the latest listing when it failed, with its number.
+    failure: Option<(u64, Arc<Error>)>,
+    last_good_count: Option<usize>,
+}
+
+/// The per-account inventory cache. Cheap to clone; clones share the cache.
+#[derive(Debug, Clone)]
+pub struct InventoryCache {
+    resync: Duration,
+    metrics: Option<Metrics>,
+    slots: Arc<Mutex<HashMap<AccountKey, Arc<Slot>>>>,
+}
+
+impl InventoryCache {
+    /// An empty cache that never serves a snapshot older than `resync`.
+    pub fn new(resync: Duration, metrics: Option<Metrics>) -> Self {
+        Self {
+            resync,
+            metrics,
+            slots: Arc::default(),
+        }
+    }
+
+    /// The resync interval.
+    pub fn resync_interval(&self) -> Duration {
+        self.resync
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, Arc<Slot>>> {
+        // Poisoning only means a panic elsewhere; the map itself is intact.
+        self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn slot(&self, account: &AccountKey) -> Arc<Slot> {
+        self.slots().entry(account.clone()).or_default().clone()
+    }
+
+    /// A snapshot of `account`'s inventory no older than `max_age` (and never
+    /// older than the resync interval), listing it through `account.client`
+    /// if needed. Concurrent callers share one listing and its outcome.
+    pub async fn snapshot<C: InventorySource>(
+        &self,
+        account: &Account<C>,
+        max_age: Duration,
+    ) -> Result<Arc<Snapshot>, Error> {
+        let key = &account.key;
+        let slot = self.slot(key);
+        // A listing in flight when we ask, or started after, is shared
+        // whatever `max_age` says: that is the single flight. (`finished`
+        // is read first so that a listing ending in between still counts.)
+        let finished = slot.finished.load(Ordering::SeqCst);
+        let started = slot.started.load(Ordering::SeqCst);
+        let shared_from = if started > finished {
+            started
+        } else {
+            started + 1
+        };
+        let max_age = max_age.min(self.resync);
+
+        let mut state = slot.state.lock().await;
+        let generation = slot.generation.load(Ordering::SeqCst);
+        if let Some(current) = &state.current {
+            let valid = current.generation == generation;
+            if valid && (current.listing >= shared_from || current.age() <= max_age) {
+                return Ok(current.clone());
+            }
+        }
+        if let Some((listing, failure)) = &state.failure
+            && *listing >= shared_from
+        {
+            return Err(Error::Inventory {
+                account: key.to_string(),
+                source: failure.clone(),
+            });
+        }
+
+        let listing = slot.started.fetch_add(1, Ordering::SeqCst) + 1;
+        // Dropped (counting the listing as finished) after the outcome is
+        // stored, while the lock is still held — or on cancellation.
+        let _finish = FinishGuard(&slot.finished);
+        let begun = Instant::now();
+        let result = account.client.list_inventory(key).await;
+        let took = begun.elapsed();
+        match result {
+            Ok(inventory) => {
+                if let Some(m) = &self.metrics {
+                    m.inventory_listed(
+                        &key.to_string(),
+                        took,
+                        inventory.numbers.len(),
+                        inventory.complete,
+                    );
+                }
+                let last_good_count = state.last_good_count;
+                if inventory.complete {
+                    state.last_good_count = Some(inventory.numbers.len());
+                } else {
+                    tracing::warn!(account = %key, numbers = inventory.numbers.len(), "inventory listing incomplete; disconnects stay blocked");
+                }
+                tracing::debug!(account = %key, numbers = inventory.numbers.len(), ?took, "listed inventory");
+                let snapshot = Arc::new(Snapshot {
+                    inventory,
+                    last_good_count,
+                    listed_at: Instant::now(),
+                    listing,
+                    generation,
+                });
+                state.current = Some(snapshot.clone());
+                state.failure = None;
+                Ok(snapshot)
+            }
+            Err(e) => {
+                let shared = Arc::new(e);
+                state.failure = Some((listing, shared.clone()));
+                Err(Error::Inventory {
+                    account: key.to_string(),
+                    source: shared,
+                })
+            }
+        }
+    }
+
+    /// Marks `account`'s snapshot stale (after a vendor mutation): the next
+    /// caller lists again. Does not wait for a listing in flight.
+    pub fn invalidate(&self, account: &AccountKey) {
+        let slot = self.slots().get(account).cloned();
+        if let Some(slot) = slot {
+            slot.generation.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Drops everything known about `account` (its credentials changed or no
+    /// set uses it any more).
+    pub fn forget(&self, account: &AccountKey) {
+        self.slots().remove(account);
+    }
+
+    /// The size of the last complete listing of `account`, if any.
+    pub async fn last_good_count(&self, account: &AccountKey) -> Option<usize> {
+        let slot = self.slots().get(account).cloned()?;
+        let state = slot.state.lock().await;
+        state.last_good_count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::AtomicUsize;
+
+    use intelepeer::{E164, PackageId};
+    use tollfree_plan::Owned;
+
+    use crate::accounts::Account;
+
+    /// A fake vendor: counts listings, answers with `size` numbers after a
+    /// delay, or fails while `fail` is set.
+    #[derive(Default)]
+    struct Fake {
+        calls: AtomicUsize,
+        size: AtomicUsize,
+        fail: std::sync::atomic::AtomicBool,
+        incomplete: std::sync::atomic::AtomicBool,
+        delay: Duration,
+    }
+
+    impl Fake {
+        fn with(size: usize, delay: Duration) -> Arc<Self> {
+            let f = Self {
+                delay,
+                ..Self::default()
+            };
+            f.size.store(size, Ordering::SeqCst);
+            Arc::new(f)
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl InventorySource for Fake {
+        async fn list_inventory(&self, account: &AccountKey) -> Result<Inventory, Error> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(Error::VendorData {
+                    account: account.to_string(),
+                    reason: "test failure".into(),
+                });
+            }
+            let n = self.size.load(Ordering::SeqCst);
+            let numbers: BTreeMap<E164, Owned> = (0..n)
+                .map(|i| {
+                    let number = E164::parse(&format!("+1800555{i:04}")).expect("valid");
+                    let owned = Owned {
+                        package: PackageId::new(30744).expect("nonzero"),
+                        order_id: None,
+                    };
+                    (number, owned)
+                })
+                .collect();
+            Ok(Inventory {
+                complete: !self.incomplete.load(Ordering::SeqCst),
+                taken_at: jiff::Timestamp::now(),
+                numbers,
+            })
+        }
+    }
+
+    fn account(fake: &Arc<Fake>) -> Account<Arc<Fake>> {
+        Account {
+            key: AccountKey::new("telecom", "intelepeer-account", [7; 32]),
+            client: fake.clone(),
+        }
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[tokio::test(start_paused = true)]
+    async fn twenty_concurrent_callers_share_one_listing() {
+        let fake = Fake::with(3, Duration::from_millis(200));
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let callers = (0..20).map(|_| cache.snapshot(&acct, Duration::ZERO));
+        let results = futures::future::join_all(callers).await;
+        assert_eq!(fake.calls(), 1);
+        let first = results[0].as_ref().expect("ok").clone();
+        for r in &results {
+            assert!(Arc::ptr_eq(r.as_ref().expect("ok"), &first));
+        }
+        assert_eq!(first.inventory.numbers.len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fresh_enough_snapshot_is_reused() {
+        let fake = Fake::with(3, Duration::ZERO);
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        tokio::time::advance(Duration::from_secs(30)).await;
+        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 1);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 2, "older than max_age: listed again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nothing_older_than_the_resync_interval_is_served() {
+        let fake = Fake::with(3, Duration::ZERO);
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        cache.snapshot(&acct, 60 * MINUTE).await.expect("ok");
+        tokio::time::advance(4 * MINUTE).await;
+        cache.snapshot(&acct, 60 * MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 1);
+        tokio::time::advance(2 * MINUTE).await;
+        cache.snapshot(&acct, 60 * MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn invalidation_forces_a_new_listing() {
+        let fake = Fake::with(3, Duration::ZERO);
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        fake.size.store(4, Ordering::SeqCst);
+        cache.invalidate(&acct.key);
+        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 2);
+        assert_eq!(s.inventory.numbers.len(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listing_running_during_an_invalidation_is_not_reused() {
+        let fake = Fake::with(3, Duration::from_secs(1));
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let (first, ()) = tokio::join!(cache.snapshot(&acct, MINUTE), async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            cache.invalidate(&acct.key);
+        });
+        first.expect("the caller that asked before the mutation gets its listing");
+        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_share_a_failure_and_the_next_caller_retries() {
+        let fake = Fake::with(3, Duration::from_millis(100));
+        fake.fail.store(true, Ordering::SeqCst);
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let results =
+            futures::future::join_all((0..5).map(|_| cache.snapshot(&acct, MINUTE))).await;
+        assert_eq!(fake.calls(), 1);
+        for r in results {
+            let e = r.expect_err("shared failure");
+            assert_eq!(
+                e.report(),
+                "listing the inventory of account telecom/intelepeer-account failed: \
+                 IntelePeer returned an unusable record for account telecom/intelepeer-account: test failure"
+            );
+        }
+        fake.fail.store(false, Ordering::SeqCst);
+        cache.snapshot(&acct, MINUTE).await.expect("recovers");
+        assert_eq!(fake.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_listing_does_not_block_the_next_caller() {
+        let fake = Fake::with(3, Duration::from_secs(10));
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let cancelled =
+            tokio::time::timeout(Duration::from_secs(1), cache.snapshot(&acct, MINUTE)).await;
+        assert!(cancelled.is_err(), "timed out mid-listing");
+        cache.snapshot(&acct, MINUTE).await.expect("lists again");
+        assert_eq!(fake.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn last_good_count_is_the_previous_complete_listing() {
+        let fake = Fake::with(100, Duration::ZERO);
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        assert_eq!(s.last_good_count, None);
+
+        fake.size.store(10, Ordering::SeqCst);
+        fake.incomplete.store(true, Ordering::SeqCst);
+        cache.invalidate(&acct.key);
+        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        assert_eq!(s.last_good_count, Some(100));
+        assert!(!s.inventory.complete);
+
+        fake.incomplete.store(false, Ordering::SeqCst);
+        cache.invalidate(&acct.key);
+        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        assert_eq!(
+            s.last_good_count,
+            Some(100),
+            "an incomplete listing is no baseline"
+        );
+        cache.invalidate(&acct.key);
+        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        assert_eq!(
+            s.last_good_count,
+            Some(10),
+            "a confirmed drop is the new baseline"
+        );
+        assert_eq!(cache.last_good_count(&acct.key).await, Some(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn accounts_are_cached_separately_and_can_be_forgotten() {
+        let fake = Fake::with(1, Duration::ZERO);
+        let cache = InventoryCache::new(5 * MINUTE, Some(Metrics::new()));
+        let a = account(&fake);
+        let b = Account {
+            key: AccountKey::new("other", "intelepeer-account", [7; 32]),
+            client: fake.clone(),
+        };
+        cache.snapshot(&a, MINUTE).await.expect("ok");
+        cache.snapshot(&b, MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 2);
+        cache.forget(&a.key);
+        assert_eq!(cache.last_good_count(&a.key).await, None);
+        cache.snapshot(&a, MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 3);
+    }
+}
