@@ -1,0 +1,1243 @@
+//! One test per safety rule (DESIGN.md §3), named after the behaviour. Each
+//! would fail if its rule broke.
+
+mod fixtures;
+
+use fixtures::*;
+use intelepeer::OrderId;
+use tollfree_plan::*;
+
+const A: &str = "8005550100";
+const B: &str = "8005550101";
+const C: &str = "8005550102";
+const D: &str = "8005550103";
+
+fn disconnected(plan: &SetPlan) -> Vec<intelepeer::E164> {
+    plan.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Disconnect { numbers } => Some(numbers.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+// ---------------------------------------------------------------- rule 1
+
+#[test]
+fn older_set_keeps_a_number_two_sets_declare() {
+    let world = World::new()
+        .with(set("young", 10).declare(1, &[A]))
+        .with(set("old", 20).declare(1, &[A]));
+    let plan = world.plan();
+    let old = of(&plan, "old");
+    let young = of(&plan, "young");
+    assert_eq!(
+        old.actions,
+        vec![Action::Reserve {
+            package: pkg(1),
+            numbers: ns(&[A])
+        }]
+    );
+    assert!(young.actions.is_empty() && young.held.is_empty());
+    assert_eq!(line(&young, A).state, NumberState::Conflict);
+    assert!(line(&young, A).message.contains("telecom/old"));
+    assert_eq!(young.reason, Reason::Conflict);
+    assert!(young.reason.is_stalled());
+}
+
+#[test]
+fn older_set_takes_a_number_even_from_a_younger_owner() {
+    let world = World::new()
+        .has(A, 2)
+        .with(set("young", 10).declare(2, &[A]).owns(A, 2))
+        .with(set("old", 20).declare(1, &[A]));
+    let plan = world.plan();
+    assert_eq!(
+        of(&plan, "old").actions,
+        vec![Action::Move {
+            package: pkg(1),
+            numbers: ns(&[A])
+        }]
+    );
+    let young = of(&plan, "young");
+    assert_eq!(line(&young, A).state, NumberState::Conflict);
+    assert!(!young.memory.owned.contains_key(&n(A)));
+    assert!(touched(&young).is_empty());
+}
+
+#[test]
+fn conflict_winner_does_not_depend_on_input_order() {
+    let a = set("a", 5).declare(1, &[A, B]);
+    let b = set("b", 5).declare(2, &[B, C]);
+    let c = set("c", 7).declare(3, &[C, A]);
+    let one = World::new()
+        .with(a.clone())
+        .with(b.clone())
+        .with(c.clone())
+        .plan();
+    let two = World::new().with(c).with(a).with(b).plan();
+    assert_eq!(one, two);
+    // c is oldest: keeps C and A; a (same age as b, but sorts first) keeps B.
+    assert_eq!(line(&of(&one, "a"), A).state, NumberState::Conflict);
+    assert_eq!(line(&of(&one, "a"), B).state, NumberState::Reserved);
+    assert_eq!(line(&of(&one, "b"), B).state, NumberState::Conflict);
+    assert_eq!(line(&of(&one, "b"), C).state, NumberState::Conflict);
+}
+
+#[test]
+fn number_leaving_one_set_is_handed_over_to_a_set_that_declares_it() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("old", 20).owns(A, 1).disconnect(Mode::Auto))
+        .with(set("young", 10).declare(1, &[A]));
+    let plan = world.plan();
+    let old = of(&plan, "old");
+    assert!(disconnected(&old).is_empty(), "{:?}", old.actions);
+    assert!(!old.memory.owned.contains_key(&n(A)));
+    let young = of(&plan, "young");
+    assert_eq!(line(&young, A).state, NumberState::Active);
+    assert!(young.memory.owned.contains_key(&n(A)));
+    assert_eq!(young.reason, Reason::Converged);
+}
+
+// ---------------------------------------------------------------- rule 2
+
+#[test]
+fn unclaimed_account_numbers_are_counted_and_never_touched() {
+    let world = World::new()
+        .has_all(&[A, B, C], 1)
+        .with(set("s", 1).declare(2, &[A]).disconnect(Mode::Auto));
+    let plan = world.plan();
+    assert_eq!(plan.unowned, 2);
+    let s = of(&plan, "s");
+    assert_eq!(touched(&s), ns(&[A]));
+    assert!(s.numbers.iter().all(|l| l.number == n(A)));
+}
+
+#[test]
+fn removed_number_under_deny_is_released_and_reported_once() {
+    let world = World::new().has_all(&[A, B], 1).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .owns(A, 1)
+            .owns(B, 1)
+            .disconnect(Mode::Deny),
+    );
+    let first = world.plan();
+    let s = of(&first, "s");
+    assert!(s.actions.is_empty());
+    assert_eq!(
+        s.held,
+        vec![Held {
+            action: Action::Disconnect { numbers: ns(&[B]) },
+            hold: Hold::Denied
+        }]
+    );
+    assert!(!s.memory.owned.contains_key(&n(B)), "released from memory");
+    assert_eq!(first.unowned, 1);
+    assert_eq!(s.reason, Reason::Converged, "retaining is not a problem");
+    assert!(s.message.contains("released"), "{}", s.message);
+
+    // Next reconcile, with the memory the operator recorded: silence.
+    let mut next = world.clone();
+    next.0.sets[0].memory = s.memory.clone();
+    let s2 = next.plan_of("s");
+    assert!(s2.is_empty());
+    assert!(s2.numbers.iter().all(|l| l.number != n(B)));
+    assert_eq!(next.plan().unowned, 1);
+}
+
+#[test]
+fn removed_number_under_approve_waits_for_approval_as_pending_disconnect() {
+    let world = World::new()
+        .has(B, 1)
+        .with(set("s", 1).owns(B, 1).disconnect(Mode::Approve));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.held[0].hold, Hold::AwaitingApproval);
+    assert_eq!(line(&s, B).state, NumberState::PendingDisconnect);
+    assert!(line(&s, B).message.contains(&s.hash[..12]));
+    assert!(s.memory.owned.contains_key(&n(B)));
+    assert_eq!(s.reason, Reason::ApprovalPending);
+}
+
+#[test]
+fn removed_number_under_auto_is_disconnected() {
+    let world = World::new()
+        .has(B, 1)
+        .with(set("s", 1).owns(B, 1).disconnect(Mode::Auto));
+    let s = world.plan_of("s");
+    assert_eq!(s.actions, vec![Action::Disconnect { numbers: ns(&[B]) }]);
+    assert_eq!(line(&s, B).state, NumberState::Disconnecting);
+}
+
+// ---------------------------------------------------------------- rule 3
+
+#[test]
+fn adopts_owned_number_instead_of_buying() {
+    let world = World::new().has(A, 1).with(set("s", 1).declare(1, &[A]));
+    let s = world.plan_of("s");
+    assert!(s.is_empty());
+    assert_eq!(line(&s, A).state, NumberState::Active);
+    assert!(line(&s, A).message.contains("adopted"));
+    assert!(s.memory.owned.contains_key(&n(A)));
+    assert_eq!(s.reason, Reason::Converged);
+}
+
+#[test]
+fn adopted_number_in_another_package_is_moved_not_bought() {
+    let world = World::new()
+        .has(A, 24188)
+        .with(set("s", 1).declare(30744, &[A]));
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Move {
+            package: pkg(30744),
+            numbers: ns(&[A])
+        }]
+    );
+    assert_eq!(line(&s, A).state, NumberState::Moving);
+    assert_eq!(line(&s, A).message, "moving from package 24188 to 30744");
+}
+
+#[test]
+fn acquire_counts_owned_acquired_numbers_first() {
+    let world = World::new().has_all(&[A, B], 5).with(
+        set("s", 1)
+            .acquire(5, 3, npa(&[800]))
+            .owns_acquired(A, 5)
+            .owns_acquired(B, 5),
+    );
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Acquire {
+            package: pkg(5),
+            count: 1,
+            filter: npa(&[800]),
+            sequential: false
+        }]
+    );
+}
+
+#[test]
+fn acquire_adopts_unclaimed_matching_numbers_lowest_first_before_buying() {
+    // Lost status: the set remembers nothing, the account holds its numbers.
+    let world = World::new()
+        .has_all(&[C, B, A], 5)
+        .has("8885550100", 5) // does not match the filter
+        .has(D, 6) // another package
+        .with(set("s", 1).acquire(5, 2, npa(&[800])));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
+    let owned: Vec<_> = s.memory.owned.keys().cloned().collect();
+    assert_eq!(owned, ns(&[A, B]));
+    assert!(s.memory.owned.values().all(|o| o.acquired));
+}
+
+#[test]
+fn acquire_never_adopts_numbers_claimed_by_another_set() {
+    let world = World::new()
+        .has_all(&[A, B], 5)
+        .with(set("other", 1).declare(5, &[A]))
+        .with(set("s", 1).acquire(5, 2, npa(&[800])));
+    let s = world.plan_of("s");
+    assert_eq!(s.memory.owned.keys().cloned().collect::<Vec<_>>(), ns(&[B]));
+    assert!(matches!(s.actions[..], [Action::Acquire { count: 1, .. }]));
+}
+
+#[test]
+fn older_set_adopts_unclaimed_numbers_first() {
+    let world = World::new()
+        .has_all(&[A, B], 5)
+        .with(set("young", 1).acquire(5, 1, npa(&[800])))
+        .with(set("old", 9).acquire(5, 1, npa(&[800])));
+    let plan = world.plan();
+    assert!(of(&plan, "old").memory.owned.contains_key(&n(A)));
+    assert!(of(&plan, "young").memory.owned.contains_key(&n(B)));
+}
+
+#[test]
+fn acquire_shrink_releases_highest_surplus_like_a_removed_number() {
+    let world = World::new().has_all(&[A, B, C], 5).with(
+        set("s", 1)
+            .acquire(5, 1, npa(&[800]))
+            .owns_acquired(A, 5)
+            .owns_acquired(B, 5)
+            .owns_acquired(C, 5)
+            .disconnect(Mode::Auto),
+    );
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Disconnect {
+            numbers: ns(&[B, C])
+        }]
+    );
+    assert_eq!(line(&s, A).state, NumberState::Active);
+}
+
+#[test]
+fn acquire_moved_to_another_package_moves_numbers_instead_of_rebuying() {
+    let world = World::new().has_all(&[A, B], 5).with(
+        set("s", 1)
+            .acquire(6, 2, npa(&[800]))
+            .owns_acquired(A, 5)
+            .owns_acquired(B, 5)
+            .disconnect(Mode::Auto),
+    );
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Move {
+            package: pkg(6),
+            numbers: ns(&[A, B])
+        }]
+    );
+}
+
+#[test]
+fn sequential_acquire_adopts_only_a_contiguous_run() {
+    let gap = World::new()
+        .has_all(&[A, C], 5)
+        .with(set("s", 1).acquire(5, 2, npa(&[800])).sequential());
+    let s = gap.plan_of("s");
+    assert!(s.memory.owned.is_empty());
+    assert!(matches!(
+        s.actions[..],
+        [Action::Acquire {
+            count: 2,
+            sequential: true,
+            ..
+        }]
+    ));
+
+    let run = World::new()
+        .has_all(&[A, C, D], 5)
+        .with(set("s", 1).acquire(5, 2, npa(&[800])).sequential());
+    let s = run.plan_of("s");
+    assert_eq!(
+        s.memory.owned.keys().cloned().collect::<Vec<_>>(),
+        ns(&[C, D])
+    );
+    assert!(s.actions.is_empty());
+}
+
+// ---------------------------------------------------------------- rule 4
+
+#[test]
+fn live_reservation_is_purchased_not_reserved_again() {
+    let world = World::new()
+        .at(10)
+        .with(set("s", 1).declare(1, &[A, B]).intent(reserve_intent(
+            "R1",
+            1,
+            &[A, B],
+            0,
+            Some(30),
+        )));
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Purchase {
+            package: pkg(1),
+            reservation_id: rid("R1"),
+            numbers: ns(&[A, B])
+        }]
+    );
+    assert_eq!(line(&s, A).state, NumberState::Reserved);
+    assert_eq!(line(&s, A).reservation_id, Some(rid("R1")));
+}
+
+#[test]
+fn expired_reservation_is_dropped_and_reserved_afresh() {
+    let world = World::new()
+        .at(31)
+        .with(
+            set("s", 1)
+                .declare(1, &[A])
+                .intent(reserve_intent("R1", 1, &[A], 0, Some(30))),
+        );
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Reserve {
+            package: pkg(1),
+            numbers: ns(&[A])
+        }]
+    );
+    assert!(s.memory.intents.is_empty());
+}
+
+#[test]
+fn reservation_without_answer_expires_after_45_minutes() {
+    let world = World::new().with(set("s", 1).declare(1, &[A]).intent(reserve_intent(
+        "R1",
+        1,
+        &[A],
+        0,
+        None,
+    )));
+    let at_44 = world.clone().at(44).plan_of("s");
+    assert!(matches!(at_44.actions[..], [Action::Purchase { .. }]));
+    let at_46 = world.at(46).plan_of("s");
+    assert!(matches!(at_46.actions[..], [Action::Reserve { .. }]));
+}
+
+#[test]
+fn purchase_in_flight_blocks_new_reservations_of_its_numbers() {
+    let world = World::new()
+        .at(10)
+        .with(set("s", 1).declare(1, &[A]).intent(order_intent(
+            IntentKind::Purchase,
+            Some(1),
+            &[A],
+            0,
+            Some(800241),
+        )));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(line(&s, A).state, NumberState::Purchasing);
+    assert!(line(&s, A).message.contains("order 800241"));
+    assert_eq!(s.reason, Reason::Progressing);
+}
+
+#[test]
+fn purchase_in_flight_blocks_the_acquire_remainder() {
+    let world = World::new()
+        .at(10)
+        .with(
+            set("s", 1)
+                .acquire(5, 5, npa(&[800]))
+                .intent(acquired(order_intent(
+                    IntentKind::Purchase,
+                    Some(5),
+                    &[A],
+                    0,
+                    None,
+                ))),
+        );
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
+}
+
+#[test]
+fn purchase_that_appeared_becomes_owned_and_intent_resolved() {
+    let world = World::new()
+        .at(10)
+        .has(A, 1)
+        .with(set("s", 1).declare(1, &[A]).intent(order_intent(
+            IntentKind::Purchase,
+            Some(1),
+            &[A],
+            0,
+            Some(7),
+        )));
+    let s = world.plan_of("s");
+    assert!(s.memory.intents.is_empty());
+    assert!(s.memory.owned.contains_key(&n(A)));
+    assert_eq!(line(&s, A).state, NumberState::Active);
+    assert!(s.is_empty());
+}
+
+#[test]
+fn unconfirmed_purchase_stalls_naming_the_order_and_never_rebuys() {
+    let world = World::new().at(61).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .acquire(5, 2, npa(&[800]))
+            .intent(order_intent(
+                IntentKind::Purchase,
+                Some(1),
+                &[A],
+                0,
+                Some(800241),
+            ))
+            .intent(acquired(order_intent(
+                IntentKind::Purchase,
+                Some(5),
+                &[B],
+                0,
+                None,
+            ))),
+    );
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
+    assert_eq!(s.reason, Reason::OrderUnconfirmed);
+    assert!(s.reason.is_stalled());
+    assert!(s.message.contains("order 800241"), "{}", s.message);
+    assert_eq!(s.memory.intents.len(), 2, "kept until a person resolves it");
+}
+
+#[test]
+fn move_in_flight_is_not_sent_again() {
+    let world = World::new().at(10).has(A, 24188).with(
+        set("s", 1)
+            .declare(30744, &[A])
+            .owns(A, 30744)
+            .intent(order_intent(
+                IntentKind::Move,
+                Some(30744),
+                &[A],
+                0,
+                Some(800241),
+            )),
+    );
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(line(&s, A).state, NumberState::Moving);
+    assert_eq!(
+        line(&s, A).message,
+        "moving from package 24188 to 30744 (order 800241)"
+    );
+}
+
+#[test]
+fn move_resolves_when_the_number_shows_in_the_target_package() {
+    let world = World::new().at(10).has(A, 30744).with(
+        set("s", 1)
+            .declare(30744, &[A])
+            .owns(A, 30744)
+            .intent(order_intent(
+                IntentKind::Move,
+                Some(30744),
+                &[A],
+                0,
+                Some(1),
+            )),
+    );
+    let s = world.plan_of("s");
+    assert!(s.memory.intents.is_empty());
+    assert_eq!(s.reason, Reason::Converged);
+}
+
+#[test]
+fn disconnect_in_flight_is_never_sent_again() {
+    let world = World::new()
+        .at(600)
+        .has(B, 1)
+        .with(set("s", 1).owns(B, 1).intent(order_intent(
+            IntentKind::Disconnect,
+            None,
+            &[B],
+            0,
+            Some(9),
+        )));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty() && s.held.is_empty());
+    assert_eq!(line(&s, B).state, NumberState::Disconnecting);
+    assert_eq!(s.memory.intents.len(), 1);
+}
+
+#[test]
+fn disconnect_resolves_when_the_number_leaves_the_account() {
+    let world = World::new()
+        .at(10)
+        .with(set("s", 1).owns(B, 1).intent(order_intent(
+            IntentKind::Disconnect,
+            None,
+            &[B],
+            0,
+            Some(9),
+        )));
+    let s = world.plan_of("s");
+    assert!(s.memory.intents.is_empty());
+    assert!(s.memory.owned.is_empty());
+    assert!(s.is_empty());
+}
+
+#[test]
+fn reservation_holding_unwanted_numbers_is_left_to_expire() {
+    let world = World::new()
+        .at(10)
+        .with(
+            set("s", 1)
+                .declare(1, &[A])
+                .intent(reserve_intent("R1", 1, &[A, B], 0, Some(30))),
+        );
+    let s = world.plan_of("s");
+    assert!(
+        s.actions.is_empty(),
+        "never buy B, which nobody wants: {:?}",
+        s.actions
+    );
+    assert_eq!(s.memory.intents.len(), 1);
+    assert!(line(&s, B).message.contains("left to expire"));
+}
+
+#[test]
+fn intents_of_numbers_no_longer_declared_are_still_tracked() {
+    let world = World::new().at(10).with(set("s", 1).intent(order_intent(
+        IntentKind::Purchase,
+        Some(1),
+        &[A],
+        0,
+        Some(5),
+    )));
+    let s = world.plan_of("s");
+    assert_eq!(s.memory.intents.len(), 1);
+    assert_eq!(line(&s, A).state, NumberState::Purchasing);
+    // When it lands, the set owns it and (under Auto) lets it go like any removed number.
+    let landed = World::new()
+        .at(20)
+        .has(A, 1)
+        .with(set("s", 1).disconnect(Mode::Auto).intent(order_intent(
+            IntentKind::Purchase,
+            Some(1),
+            &[A],
+            0,
+            Some(5),
+        )))
+        .plan_of("s");
+    assert_eq!(
+        landed.actions,
+        vec![Action::Disconnect { numbers: ns(&[A]) }]
+    );
+}
+
+#[test]
+fn unavailable_number_is_reported_and_retried_after_backoff() {
+    let world = World::new().with(set("s", 1).declare(1, &[A]).unavailable_since(A, 0));
+    let s = world.clone().at(30).plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(line(&s, A).state, NumberState::Unavailable);
+    assert_eq!(s.reason, Reason::NumberUnavailable);
+    assert!(s.memory.unavailable.contains_key(&n(A)));
+    let later = world.at(61).plan_of("s");
+    assert!(matches!(later.actions[..], [Action::Reserve { .. }]));
+}
+
+#[test]
+fn unavailable_memory_is_forgotten_once_owned_or_no_longer_declared() {
+    let owned = World::new()
+        .has(A, 1)
+        .with(set("s", 1).declare(1, &[A]).unavailable_since(A, 0))
+        .plan_of("s");
+    assert!(owned.memory.unavailable.is_empty());
+    let dropped = World::new()
+        .with(set("s", 1).unavailable_since(A, 0))
+        .plan_of("s");
+    assert!(dropped.memory.unavailable.is_empty());
+}
+
+// ---------------------------------------------------------------- rule 5
+
+#[test]
+fn disconnects_only_numbers_in_memory_owned() {
+    // B is in the account and was once declared, but the set never owned it.
+    let world = World::new().has_all(&[A, B], 1).with(
+        set("s", 1)
+            .owns(A, 1)
+            .leaving_since(B, -100)
+            .disconnect(Mode::Auto),
+    );
+    let s = world.plan_of("s");
+    assert_eq!(disconnected(&s), ns(&[A]));
+}
+
+#[test]
+fn incomplete_inventory_holds_disconnects() {
+    let world = World::new()
+        .incomplete()
+        .has(A, 1)
+        .with(set("s", 1).owns(A, 1).disconnect(Mode::Auto));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert!(matches!(s.held[0].hold, Hold::UnsafeInventory(_)));
+    assert_eq!(s.reason, Reason::InventoryUnsafe);
+}
+
+#[test]
+fn incomplete_inventory_never_forgets_owned_numbers() {
+    let world = World::new().incomplete().with(
+        set("s", 1)
+            .declare(1, &[A])
+            .owns(A, 1)
+            .acquire(5, 1, npa(&[800]))
+            .owns_acquired(B, 5),
+    );
+    let s = world.plan_of("s");
+    assert!(s.memory.owned.contains_key(&n(A)) && s.memory.owned.contains_key(&n(B)));
+    assert!(
+        s.actions.is_empty(),
+        "no purchase on a partial listing: {:?}",
+        s.actions
+    );
+}
+
+#[test]
+fn sharp_inventory_drop_holds_disconnects_naming_both_counts() {
+    let world = World::new()
+        .has(A, 1)
+        .last_good(20)
+        .with(set("s", 1).owns(A, 1).disconnect(Mode::Auto));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    let Hold::UnsafeInventory(why) = &s.held[0].hold else {
+        panic!("{:?}", s.held)
+    };
+    assert!(
+        why.contains("lists 1 numbers") && why.contains("had 20"),
+        "{why}"
+    );
+}
+
+#[test]
+fn small_inventory_drop_is_not_unsafe() {
+    // 5 fewer is within tolerance.
+    let world = World::new()
+        .has(A, 1)
+        .last_good(6)
+        .with(set("s", 1).owns(A, 1).disconnect(Mode::Auto));
+    assert_eq!(world.plan_of("s").actions.len(), 1);
+}
+
+#[test]
+fn own_disconnects_do_not_count_as_a_sharp_drop() {
+    let gone: Vec<String> = (0..10).map(|i| format!("80055502{i:02}")).collect();
+    let gone: Vec<&str> = gone.iter().map(String::as_str).collect();
+    let world = World::new().has(A, 1).last_good(11).with(
+        set("s", 1)
+            .owns(A, 1)
+            .disconnect(Mode::Auto)
+            .intent(order_intent(
+                IntentKind::Disconnect,
+                None,
+                &gone,
+                0,
+                Some(1),
+            )),
+    );
+    assert_eq!(world.plan_of("s").actions.len(), 1);
+}
+
+#[test]
+fn disconnect_budget_holds_the_highest_numbers() {
+    let world = World::new()
+        .has_all(&[A, B, C], 1)
+        .with(set("s", 1).owns(A, 1).owns(B, 1).owns(C, 1).limits(100, 2));
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Disconnect {
+            numbers: ns(&[A, B])
+        }]
+    );
+    assert_eq!(
+        s.held,
+        vec![Held {
+            action: Action::Disconnect { numbers: ns(&[C]) },
+            hold: Hold::OverBudget
+        }]
+    );
+    assert_eq!(s.reason, Reason::Progressing);
+}
+
+#[test]
+fn package_change_is_a_move_not_disconnect_and_purchase() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("s", 1).declare(2, &[A]).owns(A, 1));
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Move {
+            package: pkg(2),
+            numbers: ns(&[A])
+        }]
+    );
+}
+
+#[test]
+fn grace_period_holds_disconnect_until_its_deadline() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("s", 1).owns(A, 1).grace(60));
+    let s = world.clone().at(0).plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.held[0].hold, Hold::Grace(t(60)));
+    assert_eq!(s.memory.leaving_since.get(&n(A)), Some(&t(0)));
+    assert_eq!(s.reason, Reason::GracePeriod);
+    assert_eq!(line(&s, A).state, NumberState::PendingDisconnect);
+
+    let mut later = world.at(60);
+    later.0.sets[0].memory = s.memory.clone();
+    assert_eq!(
+        later.plan_of("s").actions,
+        vec![Action::Disconnect { numbers: ns(&[A]) }]
+    );
+}
+
+#[test]
+fn readding_a_leaving_number_cancels_its_grace_period() {
+    let world = World::new().at(30).has(A, 1).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .owns(A, 1)
+            .leaving_since(A, 0)
+            .grace(60),
+    );
+    let s = world.plan_of("s");
+    assert!(s.memory.leaving_since.is_empty());
+    assert!(s.is_empty());
+}
+
+#[test]
+fn purchase_budget_counts_numbers_across_purchase_reserve_and_acquire() {
+    let world = World::new().at(5).with(
+        set("s", 1)
+            .declare(1, &[A, B, C])
+            .acquire(5, 10, npa(&[888]))
+            .intent(reserve_intent("R1", 1, &[A], 0, Some(30)))
+            .limits(4, 5),
+    );
+    let s = world.plan_of("s");
+    // 1 (purchase of R1) + 2 (reserve B, C) + 1 (acquire) = 4.
+    assert_eq!(
+        s.actions,
+        vec![
+            Action::Purchase {
+                package: pkg(1),
+                reservation_id: rid("R1"),
+                numbers: ns(&[A])
+            },
+            Action::Reserve {
+                package: pkg(1),
+                numbers: ns(&[B, C])
+            },
+            Action::Acquire {
+                package: pkg(5),
+                count: 1,
+                filter: npa(&[888]),
+                sequential: false
+            },
+        ]
+    );
+    assert_eq!(
+        s.held,
+        vec![Held {
+            action: Action::Acquire {
+                package: pkg(5),
+                count: 9,
+                filter: npa(&[888]),
+                sequential: false
+            },
+            hold: Hold::OverBudget
+        }]
+    );
+}
+
+#[test]
+fn budget_exceeded_only_when_nothing_else_progresses() {
+    let world = World::new().with(set("s", 1).declare(1, &[A]).limits(0, 0));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.reason, Reason::BudgetExceeded);
+    assert!(s.message.contains("maxPurchasesPerSync 0"), "{}", s.message);
+}
+
+#[test]
+fn incomplete_inventory_holds_new_purchases_but_not_recorded_reservations() {
+    let world = World::new().incomplete().at(5).with(
+        set("s", 1)
+            .declare(1, &[A, B])
+            .intent(reserve_intent("R1", 1, &[A], 0, Some(30))),
+    );
+    let s = world.plan_of("s");
+    assert!(matches!(s.actions[..], [Action::Purchase { .. }]));
+    assert!(matches!(
+        &s.held[..],
+        [Held {
+            action: Action::Reserve { .. },
+            hold: Hold::UnsafeInventory(_)
+        }]
+    ));
+}
+
+// ---------------------------------------------------------------- rule 6
+
+#[test]
+fn deny_purchase_holds_reserve_as_denied() {
+    let world = World::new().with(set("s", 1).declare(1, &[A]).purchase(Mode::Deny));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.held[0].hold, Hold::Denied);
+    assert_eq!(line(&s, A).state, NumberState::Blocked);
+    assert!(line(&s, A).message.contains("purchase policy is Deny"));
+    assert_eq!(s.reason, Reason::PolicyDenied);
+}
+
+#[test]
+fn deny_move_holds_the_move() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("s", 1).declare(2, &[A]).moves(Mode::Deny));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.reason, Reason::PolicyDenied);
+}
+
+#[test]
+fn approve_without_hash_awaits_approval() {
+    let world = World::new().with(set("s", 1).declare(1, &[A]).purchase(Mode::Approve));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.held[0].hold, Hold::AwaitingApproval);
+    assert_eq!(s.hash.len(), 64);
+    assert!(s.message.contains(&s.hash), "{}", s.message);
+}
+
+#[test]
+fn suspend_holds_every_mutation() {
+    let world = World::new().at(5).has_all(&[B, C], 1).with(
+        set("s", 1)
+            .declare(2, &[A, B])
+            .owns(B, 1)
+            .owns(C, 1)
+            .acquire(5, 1, npa(&[888]))
+            .intent(reserve_intent("R1", 2, &[A], 0, Some(30)))
+            .suspended(),
+    );
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.held.len(), 4, "{:#?}", s.held);
+    assert!(s.held.iter().all(|h| h.hold == Hold::Suspended));
+    assert_eq!(s.reason, Reason::Suspended);
+}
+
+#[test]
+fn suspended_set_is_released_on_deletion_without_vendor_calls() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("s", 1).owns(A, 1).suspended().deleting());
+    let s = world.plan_of("s");
+    assert!(s.release);
+    assert!(s.actions.is_empty() && s.held.is_empty());
+}
+
+// ---------------------------------------------------------------- rule 7
+
+#[test]
+fn approved_hash_runs_the_approved_actions() {
+    let world = World::new().with(set("s", 1).declare(1, &[A]).purchase(Mode::Approve));
+    let hash = world.plan_of("s").hash;
+    let approved = World::new().at(30).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .purchase(Mode::Approve)
+            .approve(&hash),
+    );
+    let s = approved.plan_of("s");
+    assert_eq!(s.hash, hash, "the clock does not change the hash");
+    assert_eq!(
+        s.actions,
+        vec![Action::Reserve {
+            package: pkg(1),
+            numbers: ns(&[A])
+        }]
+    );
+    assert!(s.held.is_empty());
+}
+
+#[test]
+fn changed_plan_invalidates_old_approval() {
+    let old = World::new()
+        .with(set("s", 1).declare(1, &[A]).purchase(Mode::Approve))
+        .plan_of("s")
+        .hash;
+    let s = World::new()
+        .with(
+            set("s", 1)
+                .declare(1, &[A, B])
+                .purchase(Mode::Approve)
+                .approve(&old),
+        )
+        .plan_of("s");
+    assert_ne!(s.hash, old);
+    assert!(s.actions.is_empty());
+    assert_eq!(s.held[0].hold, Hold::AwaitingApproval);
+}
+
+#[test]
+fn hash_is_independent_of_set_order() {
+    let a = set("a", 1).declare(1, &[A]).purchase(Mode::Approve);
+    let b = set("b", 2).owns(B, 1).disconnect(Mode::Approve);
+    let one = World::new()
+        .has(B, 1)
+        .with(a.clone())
+        .with(b.clone())
+        .plan();
+    let two = World::new().has(B, 1).with(b).with(a).plan();
+    assert_eq!(of(&one, "a").hash, of(&two, "a").hash);
+    assert_eq!(of(&one, "b").hash, of(&two, "b").hash);
+    assert_ne!(of(&one, "a").hash, of(&one, "b").hash);
+}
+
+#[test]
+fn hash_is_empty_when_nothing_needs_approval() {
+    let s = World::new()
+        .with(set("s", 1).declare(1, &[A]).disconnect(Mode::Approve))
+        .plan_of("s");
+    assert!(s.hash.is_empty());
+    assert_eq!(s.actions.len(), 1);
+}
+
+#[test]
+fn hash_covers_only_actions_under_approve() {
+    let auto_and_approve = World::new()
+        .has(B, 1)
+        .with(
+            set("s", 1)
+                .declare(1, &[A])
+                .owns(B, 1)
+                .disconnect(Mode::Approve),
+        )
+        .plan_of("s");
+    let only_approve = World::new()
+        .has(B, 1)
+        .with(set("s", 1).owns(B, 1).disconnect(Mode::Approve))
+        .plan_of("s");
+    assert_eq!(auto_and_approve.hash, only_approve.hash);
+    assert_eq!(
+        auto_and_approve.hash,
+        approval_hash(&[Action::Disconnect { numbers: ns(&[B]) }])
+    );
+}
+
+#[test]
+fn purchase_of_an_approved_reservation_needs_no_second_approval() {
+    let world = World::new().at(5).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .purchase(Mode::Approve)
+            .intent(reserve_intent("R1", 1, &[A], 0, Some(30))),
+    );
+    let s = world.plan_of("s");
+    assert!(matches!(s.actions[..], [Action::Purchase { .. }]));
+    assert!(s.hash.is_empty());
+}
+
+// ---------------------------------------------------------------- rule 8
+
+#[test]
+fn deleting_with_deny_releases_at_once_without_actions() {
+    let world = World::new().at(5).has(A, 1).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .owns(A, 1)
+            .disconnect(Mode::Deny)
+            .intent(order_intent(
+                IntentKind::Purchase,
+                Some(1),
+                &[B],
+                0,
+                Some(1),
+            ))
+            .deleting(),
+    );
+    let s = world.plan_of("s");
+    assert!(s.release);
+    assert!(s.actions.is_empty());
+}
+
+#[test]
+fn deleting_with_auto_disconnects_owned_numbers_then_releases() {
+    let world = World::new().has_all(&[A, B], 1).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .owns(A, 1)
+            .disconnect(Mode::Auto)
+            .deleting(),
+    );
+    let s = world.plan_of("s");
+    assert!(!s.release);
+    assert_eq!(s.actions, vec![Action::Disconnect { numbers: ns(&[A]) }]);
+
+    let after = World::new().at(10).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .owns(A, 1)
+            .disconnect(Mode::Auto)
+            .intent(order_intent(IntentKind::Disconnect, None, &[A], 0, Some(2)))
+            .deleting(),
+    );
+    let s = after.plan_of("s");
+    assert!(s.release);
+    assert!(s.memory.owned.is_empty());
+}
+
+#[test]
+fn deleting_with_auto_waits_for_purchases_in_flight() {
+    let world = World::new().at(5).with(
+        set("s", 1)
+            .disconnect(Mode::Auto)
+            .intent(order_intent(
+                IntentKind::Purchase,
+                Some(1),
+                &[A],
+                0,
+                Some(1),
+            ))
+            .deleting(),
+    );
+    let s = world.plan_of("s");
+    assert!(!s.release);
+    assert!(s.actions.is_empty());
+    assert_eq!(s.reason, Reason::Progressing);
+    // Landed: disconnected next.
+    let landed = World::new().at(10).has(A, 1).with(
+        set("s", 1)
+            .disconnect(Mode::Auto)
+            .intent(order_intent(
+                IntentKind::Purchase,
+                Some(1),
+                &[A],
+                0,
+                Some(1),
+            ))
+            .deleting(),
+    );
+    assert_eq!(
+        landed.plan_of("s").actions,
+        vec![Action::Disconnect { numbers: ns(&[A]) }]
+    );
+}
+
+#[test]
+fn deleting_with_approve_waits_for_approval() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("s", 1).owns(A, 1).disconnect(Mode::Approve).deleting());
+    let s = world.plan_of("s");
+    assert!(!s.release);
+    assert_eq!(s.held[0].hold, Hold::AwaitingApproval);
+}
+
+#[test]
+fn deleting_respects_grace_period() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("s", 1).owns(A, 1).grace(60).deleting());
+    let s = world.plan_of("s");
+    assert!(!s.release);
+    assert_eq!(s.held[0].hold, Hold::Grace(t(60)));
+}
+
+#[test]
+fn deleting_set_hands_declared_numbers_to_another_set() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("old", 9).declare(1, &[A]).owns(A, 1).deleting())
+        .with(set("young", 1).declare(1, &[A]));
+    let plan = world.plan();
+    let old = of(&plan, "old");
+    assert!(old.release && old.actions.is_empty());
+    assert!(of(&plan, "young").memory.owned.contains_key(&n(A)));
+}
+
+// ---------------------------------------------------------------- rule 9
+
+#[test]
+fn actions_are_batched_per_package_and_chunked_at_100() {
+    let numbers: Vec<String> = (0..150).map(|i| format!("800555{i:04}")).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let world = World::new().with(
+        set("s", 1)
+            .declare(1, &numbers)
+            .declare(2, &["8885550100"])
+            .limits(1000, 5),
+    );
+    let s = world.plan_of("s");
+    let sizes: Vec<(u64, usize)> = s
+        .actions
+        .iter()
+        .map(|a| match a {
+            Action::Reserve { package, numbers } => (package.get(), numbers.len()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(sizes, vec![(1, 100), (1, 50), (2, 1)]);
+}
+
+#[test]
+fn actions_are_ordered_purchase_move_reserve_acquire_disconnect() {
+    let world = World::new().at(5).has_all(&[A, D], 1).with(
+        set("s", 1)
+            .declare(2, &[A, C])
+            .owns(D, 1)
+            .acquire(5, 1, npa(&[888]))
+            .intent(reserve_intent("R1", 2, &[B], 0, Some(30)))
+            .declare(2, &[B]),
+    );
+    let kinds: Vec<&str> = world
+        .plan_of("s")
+        .actions
+        .iter()
+        .map(|a| match a {
+            Action::Purchase { .. } => "purchase",
+            Action::Move { .. } => "move",
+            Action::Reserve { .. } => "reserve",
+            Action::Acquire { .. } => "acquire",
+            Action::Disconnect { .. } => "disconnect",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["purchase", "move", "reserve", "acquire", "disconnect"]
+    );
+}
+
+// ---------------------------------------------------------------- status
+
+#[test]
+fn every_number_of_the_set_gets_one_sorted_status_line() {
+    let world = World::new().at(5).has_all(&[A, D], 1).with(
+        set("s", 1)
+            .declare(1, &[C, A])
+            .owns(D, 1)
+            .intent(order_intent(
+                IntentKind::Purchase,
+                Some(1),
+                &[B],
+                0,
+                Some(3),
+            )),
+    );
+    let s = world.plan_of("s");
+    let listed: Vec<_> = s.numbers.iter().map(|l| l.number.clone()).collect();
+    assert_eq!(listed, ns(&[A, B, C, D]));
+    assert!(
+        s.numbers
+            .iter()
+            .all(|l| !l.message.is_empty() && !l.message.contains('\n'))
+    );
+    assert!(!s.message.contains('\n'));
+}
+
+#[test]
+fn active_lines_carry_the_inventory_order_id() {
+    let mut world = World::new().has(A, 1).with(set("s", 1).declare(1, &[A]));
+    world.0.inventory.numbers.get_mut(&n(A)).unwrap().order_id = Some(OrderId(42));
+    assert_eq!(line(&world.plan_of("s"), A).order_id, Some(OrderId(42)));
+}
+
+#[test]
+fn stalled_reasons_outrank_progress() {
+    let world = World::new()
+        .with(set("old", 9).declare(1, &[A]))
+        .with(set("s", 1).declare(1, &[A, B]));
+    let s = world.plan_of("s");
+    assert!(!s.actions.is_empty());
+    assert_eq!(s.reason, Reason::Conflict);
+}
+
+#[test]
+fn suspended_and_converged_is_converged() {
+    let world = World::new()
+        .has(A, 1)
+        .with(set("s", 1).declare(1, &[A]).owns(A, 1).suspended());
+    assert_eq!(world.plan_of("s").reason, Reason::Converged);
+}
