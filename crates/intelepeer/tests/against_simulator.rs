@@ -322,6 +322,34 @@ async fn reauthenticates_once_after_the_session_expires() {
 }
 
 #[tokio::test]
+async fn authenticates_again_before_the_token_expires() {
+    let running = sim(SimConfig::default()).await;
+    let client = Client::new(ClientConfig {
+        token_lifetime: Duration::from_secs(3),
+        token_refresh_margin: Duration::from_secs(2),
+        ..config(&running, Credentials::password("demo", "demo"))
+    })
+    .expect("client");
+    client
+        .list_inventory_page(&ListInventory::all())
+        .await
+        .expect("first listing");
+    client
+        .list_inventory_page(&ListInventory::all())
+        .await
+        .expect("second listing, same token");
+    assert_eq!(client.authentications(), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    client
+        .list_inventory_page(&ListInventory::all())
+        .await
+        .expect("listing with a renewed token");
+    assert_eq!(client.authentications(), 2);
+    assert_eq!(count(&running, LIST), 3, "no request met a 401");
+    running.shutdown().await;
+}
+
+#[tokio::test]
 async fn ten_concurrent_requests_share_one_reauthentication() {
     let running = sim(SimConfig::default()).await;
     let client = demo(&running);
