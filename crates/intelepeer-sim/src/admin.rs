@@ -100,5 +100,5 @@ struct Advance {
 async fn advance_clock(State(sim): State<Simulator>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let advance: Advance = serde_json::from_slice(&body).map_err(bad_request)?;
     sim.advance_clock(parse_duration(&advance.by).map_err(bad_request)?);
-    Ok(Json(json!({ "now": crate::state::iso8601(sim.now()) })))
+    Ok(Json(json!({ "now": crate::records::iso8601(sim.now()) })))
 }

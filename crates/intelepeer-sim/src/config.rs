@@ -8,6 +8,9 @@ use std::time::Duration;
 use crate::Faults;
 
 /// The toll-free NPAs (area codes); the simulator's pool has numbers in each.
+///
+/// The client crate has the same list; the simulator keeps its own on purpose,
+/// sharing no code with the client whose wire format it judges.
 pub const TOLL_FREE_NPAS: [u16; 7] = [800, 833, 844, 855, 866, 877, 888];
 
 /// Every toll-free number the vendor's reference uses in an example. A fresh

@@ -32,6 +32,7 @@ mod error;
 mod faults;
 mod handlers;
 mod params;
+mod records;
 mod server;
 mod simulator;
 mod state;
@@ -40,6 +41,6 @@ pub use config::{
     DurationError, EXAMPLE_NUMBERS, SimConfig, TOLL_FREE_NPAS, format_duration, parse_duration,
 };
 pub use faults::{Faults, FaultsParseError};
+pub use records::{LedgerEntry, LedgerKind, OwnedNumber};
 pub use server::{Connection, RunningSim, spawn};
 pub use simulator::{SimError, Simulator};
-pub use state::{LedgerEntry, LedgerKind, OwnedNumber};

@@ -243,45 +243,44 @@ impl Body {
 
     /// The `endpoints` array of a reservation or a purchase: items are E.164
     /// strings or `{"countryCode": "1", "number": "8885551201"}` objects, all
-    /// returned as E.164 text (deduplicated, in order). Unknown but well-typed
-    /// numbers are returned as given; the caller finds them unavailable.
+    /// returned as E.164 text. Unknown but well-typed numbers are returned as
+    /// given; the caller finds them unavailable.
     pub fn numbers(&self, name: &str) -> Result<Option<Vec<String>>, ApiError> {
-        let items = match self.get(name) {
-            None => return Ok(None),
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(ApiError::formatted(name, "array")),
-        };
-        let mut numbers = Vec::with_capacity(items.len());
-        for item in items {
-            let number = match item {
-                Value::String(s) => s.clone(),
-                Value::Object(object) => number_object(object)?,
-                _ => return Err(ApiError::formatted(name, "array")),
-            };
-            if !numbers.contains(&number) {
-                numbers.push(number);
-            }
-        }
-        Ok((!numbers.is_empty()).then_some(numbers))
+        self.unique_items(name, |item| match item {
+            Value::String(s) => Ok(s.clone()),
+            Value::Object(object) => number_object(object),
+            _ => Err(ApiError::formatted(name, "array")),
+        })
     }
 
     /// An array of E.164 strings (changing packages, disconnecting).
     pub fn e164_strings(&self, name: &str) -> Result<Option<Vec<String>>, ApiError> {
+        self.unique_items(name, |item| match item {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(ApiError::formatted(name, "string")),
+        })
+    }
+
+    /// An array parameter's items read by `item`, deduplicated in order; an
+    /// empty array counts as absent, a non-array is `must be formatted as a(n) array`.
+    fn unique_items(
+        &self,
+        name: &str,
+        item: impl Fn(&Value) -> Result<String, ApiError>,
+    ) -> Result<Option<Vec<String>>, ApiError> {
         let items = match self.get(name) {
             None => return Ok(None),
             Some(Value::Array(items)) => items,
             Some(_) => return Err(ApiError::formatted(name, "array")),
         };
-        let mut numbers: Vec<String> = Vec::with_capacity(items.len());
-        for item in items {
-            let Value::String(number) = item else {
-                return Err(ApiError::formatted(name, "string"));
-            };
-            if !numbers.contains(number) {
-                numbers.push(number.clone());
+        let mut unique: Vec<String> = Vec::with_capacity(items.len());
+        for value in items {
+            let text = item(value)?;
+            if !unique.contains(&text) {
+                unique.push(text);
             }
         }
-        Ok((!numbers.is_empty()).then_some(numbers))
+        Ok((!unique.is_empty()).then_some(unique))
     }
 }
 

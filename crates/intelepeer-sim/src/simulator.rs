@@ -12,7 +12,8 @@ use tokio::sync::Notify;
 
 use crate::config::SimConfig;
 use crate::faults::{Faults, Verdict};
-use crate::state::{Ctx, LedgerEntry, OwnedNumber, World, plus};
+use crate::records::{LedgerEntry, OwnedNumber};
+use crate::state::{Ctx, World, plus};
 
 /// Why a simulator could not start.
 #[derive(Debug, thiserror::Error)]

@@ -47,7 +47,7 @@ pub(crate) async fn list(
                     .map_err(|_| ApiError::formatted("packageID", "integer"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let (page, size) = super::paging(&query, DEFAULT_PAGE_SIZE)?;
+        let (start, size) = super::paging(&query, DEFAULT_PAGE_SIZE)?;
         let has_cpaas = query.boolean("hasCpaas")?;
         let filter = InventoryFilter {
             labels,
@@ -56,7 +56,6 @@ pub(crate) async fn list(
             has_cpaas,
         };
         let records = world.inventory_records(&filter, ctx.config.account_id);
-        let start = page.saturating_sub(1).saturating_mul(size);
         let has_more = records.len() > start.saturating_add(size);
         let take = if has_more { size + 1 } else { size };
         let endpoints: Vec<Value> = records.into_iter().skip(start).take(take).collect();

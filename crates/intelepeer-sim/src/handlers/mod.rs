@@ -5,6 +5,9 @@
 
 use axum::http::{HeaderMap, header};
 
+use crate::error::ApiError;
+use crate::params::Query;
+
 pub(crate) mod auth;
 pub(crate) mod inventory;
 pub(crate) mod orders;
@@ -20,21 +23,22 @@ pub(crate) fn token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The page size used when a client sends none; the most one page holds.
+/// The most records one page holds.
 const MAX_PAGE_SIZE: u64 = 100;
 
-/// `page` (from 1, default 1) and `pageSize` (default `default_size`; above 100
-/// it is cut to 100 — the reference says nothing, DESIGN.md says "at most 100
-/// per page"). Zero or negative values are not valid integers here.
-pub(crate) fn paging(
-    query: &crate::params::Query,
-    default_size: u64,
-) -> Result<(usize, usize), crate::error::ApiError> {
+/// Where a page starts and how many records it holds, from `page` (from 1,
+/// default 1) and `pageSize` (default `default_size`; above 100 it is cut to
+/// 100 — the reference says nothing, DESIGN.md says "at most 100 per page").
+/// Zero or negative values are not valid integers here.
+pub(crate) fn paging(query: &Query, default_size: u64) -> Result<(usize, usize), ApiError> {
     let page = query.positive("page")?.unwrap_or(1);
     let size = query
         .positive("pageSize")?
         .unwrap_or(default_size)
         .min(MAX_PAGE_SIZE);
     let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-    Ok((to_usize(page), to_usize(size)))
+    Ok((
+        to_usize(page - 1).saturating_mul(to_usize(size)),
+        to_usize(size),
+    ))
 }

@@ -10,7 +10,8 @@ use serde_json::Value;
 use crate::Simulator;
 use crate::error::ApiError;
 use crate::params::Body;
-use crate::state::{OrderDetails, PurchaseRequest};
+use crate::records::OrderDetails;
+use crate::state::PurchaseRequest;
 
 /// The accepted `serviceArea` values.
 const SERVICE_AREAS: std::ops::RangeInclusive<i64> = 1..=5;
@@ -55,21 +56,20 @@ pub(crate) async fn purchase(
             true => Some(body.required_positive("quantity")?),
             false => None,
         };
-        let by_reservation = if body.has("reservations") {
-            "reservations"
-        } else {
-            "reservationID"
-        };
-        let named = [
-            (by_reservation, !reservation_ids.is_empty()),
-            ("endpoints", !numbers.is_empty()),
-        ];
-        if quantity.is_some()
-            && let Some((name, _)) = named.iter().find(|(_, given)| *given)
-        {
+        if quantity.is_some() {
             // The reference is silent on mixing quantity with explicit numbers;
             // the search endpoint's exclusivity answer is reused.
-            return Err(ApiError::mutually_exclusive(name, "quantity"));
+            let reservations = if body.has("reservations") {
+                "reservations"
+            } else {
+                "reservationID"
+            };
+            if !reservation_ids.is_empty() {
+                return Err(ApiError::mutually_exclusive(reservations, "quantity"));
+            }
+            if !numbers.is_empty() {
+                return Err(ApiError::mutually_exclusive("endpoints", "quantity"));
+            }
         }
         if quantity.is_none() && reservation_ids.is_empty() && numbers.is_empty() {
             return Err(ApiError::required("reservations"));

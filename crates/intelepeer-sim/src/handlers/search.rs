@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use crate::Simulator;
 use crate::error::ApiError;
 use crate::params::Query;
-use crate::state::{PoolFilter, search_record};
+use crate::records::search_record;
+use crate::state::PoolFilter;
 
 /// Page size when none is given (the reference is silent).
 const DEFAULT_PAGE_SIZE: u64 = 10;
@@ -37,7 +38,7 @@ pub(crate) async fn search(
                     .ok_or_else(|| ApiError::formatted("npa", "numeric"))
             })
             .collect::<Result<_, _>>()?;
-        let (page, size) = super::paging(&query, DEFAULT_PAGE_SIZE)?;
+        let (start, size) = super::paging(&query, DEFAULT_PAGE_SIZE)?;
         let sequential = query.boolean("sequential")?.unwrap_or(false);
         match (like, npas.is_empty()) {
             (None, true) => return Err(ApiError::at_least_one("like", "npa")),
@@ -52,7 +53,6 @@ pub(crate) async fn search(
         let (numbers, has_more) = if sequential {
             (first_run(&found, size), false)
         } else {
-            let start = page.saturating_sub(1).saturating_mul(size);
             let numbers: Vec<&str> = found.iter().skip(start).take(size).copied().collect();
             (numbers, found.len() > start.saturating_add(size))
         };
