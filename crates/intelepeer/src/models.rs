@@ -120,7 +120,7 @@ impl Serialize for SearchPool {
 /// Query of `GET /_rest/v4/my/tf`: the account's inventory.
 ///
 /// `page_size` is clamped to `1..=100` (the vendor's bounds); the default is 100.
-/// The listing stream ([`crate::Client::inventory`]) manages `page` itself.
+/// The listing stream (`Client::inventory`) manages `page` itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListInventory {
     /// Only numbers with this label.
