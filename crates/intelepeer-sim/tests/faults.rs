@@ -93,9 +93,7 @@ async fn drop_next_closes_the_connection_without_a_response_or_a_change() {
     let api = Api::start().await;
     api.sim().set_faults(faults("drop-next=1"));
     let result = api
-        .http
-        .post(format!("{}{RESERVE}", api.running.url()))
-        .header("Authorization", &api.token)
+        .request(Method::POST, RESERVE)
         .json(&json!({"endpoints": ["+18885551201"]}))
         .send()
         .await;
@@ -114,9 +112,7 @@ async fn drop_after_next_processes_the_request_then_loses_the_response() {
     let api = Api::start().await;
     api.sim().set_faults(faults("drop-after-next=1"));
     let result = api
-        .http
-        .post(format!("{}{RESERVE}", api.running.url()))
-        .header("Authorization", &api.token)
+        .request(Method::POST, RESERVE)
         .json(&json!({"endpoints": ["+18885551201"]}))
         .send()
         .await;
@@ -132,9 +128,7 @@ async fn hang_next_never_answers_so_the_client_times_out() {
     let api = Api::start().await;
     api.sim().set_faults(faults("hang-next=1"));
     let result = api
-        .http
-        .get(format!("{}{INVENTORY}", api.running.url()))
-        .header("Authorization", &api.token)
+        .request(Method::GET, INVENTORY)
         .timeout(Duration::from_millis(300))
         .send()
         .await;
@@ -146,11 +140,7 @@ async fn hang_next_never_answers_so_the_client_times_out() {
 async fn shutdown_releases_hanging_requests() {
     let api = Api::start().await;
     api.sim().set_faults(faults("hang-next=1"));
-    let request = api
-        .http
-        .get(format!("{}{INVENTORY}", api.running.url()))
-        .header("Authorization", &api.token)
-        .send();
+    let request = api.request(Method::GET, INVENTORY).send();
     let pending = tokio::spawn(request);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();

@@ -25,8 +25,7 @@ pub(crate) async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let query = Query::parse(raw.as_deref());
-    sim.transact(|world, ctx| {
-        world.authorize(super::token(&headers), ctx)?;
+    super::authorized(&sim, &headers, |world, ctx| {
         let labels = query
             .list("label")
             .into_iter()

@@ -5,8 +5,10 @@
 
 use axum::http::{HeaderMap, header};
 
+use crate::Simulator;
 use crate::error::ApiError;
 use crate::params::Query;
+use crate::state::{Ctx, World};
 
 pub(crate) mod auth;
 pub(crate) mod inventory;
@@ -14,8 +16,21 @@ pub(crate) mod orders;
 pub(crate) mod reservations;
 pub(crate) mod search;
 
+/// Runs `rule` on the state (see [`Simulator::transact`]) once the request's
+/// token is found valid; otherwise answers 401.
+pub(crate) fn authorized<T>(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    rule: impl FnOnce(&mut World, Ctx<'_>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    sim.transact(|world, ctx| {
+        world.authorize(token(headers), ctx)?;
+        rule(world, ctx)
+    })
+}
+
 /// The bare token of the `Authorization` header.
-pub(crate) fn token(headers: &HeaderMap) -> Option<&str> {
+fn token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

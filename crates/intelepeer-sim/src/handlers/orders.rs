@@ -35,8 +35,7 @@ pub(crate) async fn purchase(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    sim.transact(|world, ctx| {
-        world.authorize(super::token(&headers), ctx)?;
+    super::authorized(&sim, &headers, |world, ctx| {
         let body = Body::parse(&body)?;
         let package_id = body.required_positive("packageID")?;
         let service_area = body
@@ -102,8 +101,7 @@ pub(crate) async fn change_package(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    sim.transact(|world, ctx| {
-        world.authorize(super::token(&headers), ctx)?;
+    super::authorized(&sim, &headers, |world, ctx| {
         let body = Body::parse(&body)?;
         let package_id = body.required_positive("packageID")?;
         let numbers = endpoints(&body)?;
@@ -118,8 +116,7 @@ pub(crate) async fn disconnect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    sim.transact(|world, ctx| {
-        world.authorize(super::token(&headers), ctx)?;
+    super::authorized(&sim, &headers, |world, ctx| {
         let body = Body::parse(&body)?;
         let numbers = endpoints(&body)?;
         let order = world.disconnect(numbers, details(&body)?, ctx)?;

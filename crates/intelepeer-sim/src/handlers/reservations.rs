@@ -18,8 +18,7 @@ pub(crate) async fn reserve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    sim.transact(|world, ctx| {
-        world.authorize(super::token(&headers), ctx)?;
+    super::authorized(&sim, &headers, |world, ctx| {
         let body = Body::parse(&body)?;
         let numbers = body
             .numbers("endpoints")?

@@ -77,6 +77,19 @@ impl Api {
         self.running.sim()
     }
 
+    /// A request to `path` carrying the session's token (if any), to be sent
+    /// as is: for tests that need the transport error itself.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.running.url()));
+        if self.token.is_empty() {
+            request
+        } else {
+            request.header("Authorization", &self.token)
+        }
+    }
+
     /// A request with the session's token and any extra headers; `body` is
     /// sent as JSON.
     pub async fn call(
@@ -86,12 +99,7 @@ impl Api {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.running.url()));
-        if !self.token.is_empty() {
-            request = request.header("Authorization", &self.token);
-        }
+        let mut request = self.request(method, path);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -103,12 +111,10 @@ impl Api {
         answer(request.send().await.expect("request answered")).await
     }
 
-    /// A request with a raw body and no token handling beyond the session's.
+    /// A request with a raw body and the session's token.
     pub async fn raw(&self, method: Method, path: &str, body: &str) -> Answer {
         let request = self
-            .http
-            .request(method, format!("{}{path}", self.running.url()))
-            .header("Authorization", &self.token)
+            .request(method, path)
             .header("Content-Type", "application/json")
             .body(body.to_owned());
         answer(request.send().await.expect("request answered")).await
