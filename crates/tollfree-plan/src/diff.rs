@@ -23,7 +23,9 @@
 //! 4. **Declared numbers**: adopt (moving if the package differs), or reserve;
 //!    a number the vendor refused is `Unavailable` for [`UNAVAILABLE_RETRY`].
 //! 5. **Leaving numbers** (owned, no longer wanted): a disconnect unit with the
-//!    grace deadline from `memory.leaving_since`. Under `Deny` the gate holds
+//!    grace deadline from `memory.leaving_since` — only for numbers already in
+//!    the *recorded* `memory.owned` (a purchase that just landed is recorded as
+//!    owned first and disconnected by a later reconcile). Under `Deny` the gate holds
 //!    it and the number is released from `memory.owned` (retained, unowned).
 //! 6. Numbers with an intent in flight get nothing new; their line comes from
 //!    the intent.
@@ -429,6 +431,7 @@ pub fn plan_set(
 
     // 5. Leaving numbers.
     let mut leaving_since = BTreeMap::new();
+    let mut newly_owned_leaving = 0;
     for (n, o) in &owned {
         if want.declared.contains_key(n) || kept_acquired.contains(n) {
             continue;
@@ -439,6 +442,22 @@ pub fn plan_set(
             continue;
         }
         let entry = match inv.get(n) {
+            Some(x) if !set.memory.owned.contains_key(n) => {
+                // Owned as of this plan (a purchase landed): status records
+                // the ownership first; only a recorded owner disconnects.
+                newly_owned_leaving += 1;
+                Entry {
+                    order_id: x.order_id,
+                    ..Entry::new(
+                        x.package,
+                        Line::Fixed(
+                            NumberState::PendingDisconnect,
+                            "no longer wanted; recording ownership before it can be disconnected"
+                                .to_owned(),
+                        ),
+                    )
+                }
+            }
             Some(x) => {
                 units.push(Unit::Disconnect {
                     number: n.clone(),
@@ -562,7 +581,8 @@ pub fn plan_set(
         .iter()
         .enumerate()
         .filter(|(k, x)| x.kind != IntentKind::Reserve || purchase_unit[*k].is_some())
-        .count();
+        .count()
+        + newly_owned_leaving;
     let orders_in_flight = flight.intents.iter().any(|x| x.kind != IntentKind::Reserve);
     let release = set.deleting
         && (set.policy.disconnect == Mode::Deny

@@ -580,8 +580,9 @@ fn intents_of_numbers_no_longer_declared_are_still_tracked() {
     let s = world.plan_of("s");
     assert_eq!(s.memory.intents.len(), 1);
     assert_eq!(line(&s, A).state, NumberState::Purchasing);
-    // When it lands, the set owns it and (under Auto) lets it go like any removed number.
-    let landed = World::new()
+    // When it lands, the set records that it owns it, then (under Auto) lets
+    // it go like any removed number.
+    let mut world = World::new()
         .at(20)
         .has(A, 1)
         .with(set("s", 1).disconnect(Mode::Auto).intent(order_intent(
@@ -590,10 +591,14 @@ fn intents_of_numbers_no_longer_declared_are_still_tracked() {
             &[A],
             0,
             Some(5),
-        )))
-        .plan_of("s");
+        )));
+    let landed = world.plan_of("s");
+    assert!(landed.actions.is_empty());
+    assert!(landed.memory.owned.contains_key(&n(A)));
+    assert_eq!(landed.reason, Reason::Progressing);
+    world.0.sets[0].memory = landed.memory;
     assert_eq!(
-        landed.actions,
+        world.plan_of("s").actions,
         vec![Action::Disconnect { numbers: ns(&[A]) }]
     );
 }
@@ -1087,8 +1092,8 @@ fn deleting_with_auto_waits_for_purchases_in_flight() {
     assert!(!s.release);
     assert!(s.actions.is_empty());
     assert_eq!(s.reason, Reason::Progressing);
-    // Landed: disconnected next.
-    let landed = World::new().at(10).has(A, 1).with(
+    // Landed: recorded as owned, then disconnected.
+    let mut landed = World::new().at(10).has(A, 1).with(
         set("s", 1)
             .disconnect(Mode::Auto)
             .intent(order_intent(
@@ -1100,6 +1105,9 @@ fn deleting_with_auto_waits_for_purchases_in_flight() {
             ))
             .deleting(),
     );
+    let first = landed.plan_of("s");
+    assert!(!first.release && first.actions.is_empty());
+    landed.0.sets[0].memory = first.memory;
     assert_eq!(
         landed.plan_of("s").actions,
         vec![Action::Disconnect { numbers: ns(&[A]) }]
