@@ -7,8 +7,10 @@ mod support;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use std::time::Duration;
+
 use serde_json::Value;
-use support::{ControlPlane, repo_path};
+use support::{ControlPlane, Operator, TestSim, repo_path, wait_until};
 
 /// The operator's namespace, ServiceAccount and Lease (deploy/, src/leader.rs).
 const OPERATOR_NS: &str = "tollfree-system";
@@ -394,5 +396,50 @@ fn operator_cannot_do_more_than_its_job() {
         String::from_utf8_lossy(&out.stderr).contains("forbidden"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_runs_with_the_deployed_rbac() {
+    // The operator binary, authenticated as its ServiceAccount, watching every
+    // namespace and electing a leader in its own: a missing permission shows up
+    // as a failed start, a /readyz that never answers, or no Lease.
+    let op_kubeconfig = AsOperator::new().kubeconfig;
+    let sim = TestSim::start();
+    let identity = format!("tollfree-operator-test-{}", support::random_suffix());
+    let mut operator = Operator::builder(sim.url())
+        .kubeconfig(&op_kubeconfig)
+        .arg("--leader-elect")
+        .env("POD_NAME", &identity)
+        .env("POD_NAMESPACE", OPERATOR_NS)
+        .start();
+    operator.wait_ready(Duration::from_secs(60)).await;
+
+    let cp = ControlPlane::shared();
+    let holder = wait_until(
+        Duration::from_secs(30),
+        "the operator holds its Lease",
+        || {
+            let out = cp.kubectl(&[
+                "get",
+                "lease",
+                LEASE,
+                "-n",
+                OPERATOR_NS,
+                "-o",
+                "jsonpath={.spec.holderIdentity}",
+            ]);
+            let holder = String::from_utf8_lossy(&out.stdout).into_owned();
+            (out.status.success() && holder == identity).then_some(holder)
+        },
+    );
+    assert_eq!(holder, identity);
+    assert!(operator.metrics().is_some(), "/metrics does not answer");
+
+    let status = operator.terminate(Duration::from_secs(20));
+    assert!(
+        status.success(),
+        "the operator did not stop cleanly on SIGTERM ({status}):\n{}",
+        operator.logs()
     );
 }
