@@ -31,7 +31,10 @@ mod operator;
 mod sim;
 mod wait;
 
-pub use control_plane::{ControlPlane, TestNs, with_temp_ns};
+pub use control_plane::{
+    CRD_NAME, ControlPlane, TestNs, client_for_kubeconfig, describe, kubectl_eventually,
+    with_temp_ns,
+};
 pub use operator::{Operator, OperatorBuilder};
 pub use sim::TestSim;
 pub use wait::{wait_for, wait_until};
