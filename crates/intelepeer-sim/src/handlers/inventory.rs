@@ -54,10 +54,15 @@ pub(crate) async fn list(
             package_ids,
             has_cpaas,
         };
-        let records = world.inventory_records(&filter, ctx.config.account_id);
-        let has_more = records.len() > start.saturating_add(size);
-        let take = if has_more { size + 1 } else { size };
-        let endpoints: Vec<Value> = records.into_iter().skip(start).take(take).collect();
+        // Ask for size + 1: the quirk's extra record. Without more records
+        // after this page the slice holds at most `size` anyway.
+        let (endpoints, total) = world.inventory_page(
+            &filter,
+            ctx.config.account_id,
+            start,
+            size.saturating_add(1),
+        );
+        let has_more = total > start.saturating_add(size);
         Ok(Json(json!({ "endpoints": endpoints, "hasMore": has_more })))
     })
 }
