@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod cli;
 pub mod context;
 pub mod controller;
+pub mod convert;
 pub mod crd;
 pub mod error;
 pub mod inventory;
