@@ -1595,6 +1595,133 @@ spec:
         assert_eq!(set_input(&set, None).expect("valid").memory, plan.memory);
     }
 
+    mod round_trip {
+        //! Any memory the planner can return survives status and JSON.
+
+        use super::*;
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+
+        fn number() -> impl Strategy<Value = E164> {
+            (0..7usize, 0..10_000_000u32)
+                .prop_map(|(i, rest)| n(&format!("+1{}{rest:07}", intelepeer::TOLL_FREE_NPAS[i])))
+        }
+
+        fn package() -> impl Strategy<Value = PackageId> {
+            (1..5u64).prop_map(pkg)
+        }
+
+        fn time() -> impl Strategy<Value = Timestamp> {
+            (1_700_000_000..1_900_000_000i64, 0..1_000_000_000i32)
+                .prop_map(|(s, ns)| Timestamp::new(s, ns).expect("in range"))
+        }
+
+        fn intent() -> impl Strategy<Value = plan::Intent> {
+            (
+                prop_oneof![
+                    Just(plan::IntentKind::Reserve),
+                    Just(plan::IntentKind::Purchase),
+                    Just(plan::IntentKind::Move),
+                    Just(plan::IntentKind::Disconnect),
+                ],
+                vec(number(), 0..4),
+                proptest::option::of(package()),
+                proptest::option::of("[0-9A-F]{8}-[0-9A-F]{4}"),
+                proptest::option::of(time()),
+                proptest::option::of("[a-z0-9-]{0,12}"),
+                proptest::option::of(1..u64::from(u32::MAX)),
+                any::<bool>(),
+                time(),
+            )
+                .prop_map(
+                    |(
+                        kind,
+                        numbers,
+                        package,
+                        reservation,
+                        reserved_until,
+                        reference_id,
+                        order,
+                        acquired,
+                        started,
+                    )| {
+                        plan::Intent {
+                            kind,
+                            numbers,
+                            package,
+                            reservation_id: reservation.as_deref().map(rid),
+                            reserved_until,
+                            reference_id,
+                            order_id: order.map(OrderId),
+                            acquired,
+                            started,
+                        }
+                    },
+                )
+        }
+
+        fn memory() -> impl Strategy<Value = Memory> {
+            (
+                btree_map(
+                    number(),
+                    (package(), any::<bool>())
+                        .prop_map(|(package, acquired)| plan::Ownership { package, acquired }),
+                    0..6,
+                ),
+                vec(intent(), 0..4),
+                btree_map(number(), time(), 0..4),
+                btree_map(number(), time(), 0..4),
+            )
+                .prop_map(|(owned, intents, leaving_since, unavailable)| Memory {
+                    owned,
+                    intents,
+                    leaving_since,
+                    unavailable,
+                })
+        }
+
+        /// Number lines, some for remembered numbers (in any package), some not.
+        fn lines(memory: &Memory) -> impl Strategy<Value = Vec<plan::NumberStatus>> + use<> {
+            let remembered: Vec<E164> = memory.owned.keys().cloned().collect();
+            (
+                proptest::sample::subsequence(remembered.clone(), 0..=remembered.len()),
+                vec(number(), 0..4),
+                package(),
+            )
+                .prop_map(|(some, others, package)| {
+                    some.into_iter()
+                        .chain(others)
+                        .map(|number| plan::NumberStatus {
+                            number,
+                            package,
+                            state: plan::NumberState::Active,
+                            order_id: None,
+                            reservation_id: None,
+                            reserved_until: None,
+                            message: String::new(),
+                        })
+                        .collect()
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn memory_survives_status_and_json(
+                (memory, lines) in memory().prop_flat_map(|m| (Just(m.clone()), lines(&m)))
+            ) {
+                let mut plan = busy_plan();
+                plan.memory = memory;
+                plan.numbers = lines;
+                let status = status_of(&plan, None);
+                let json = serde_json::to_vec(&status).expect("serializes");
+                let back: TollFreeNumberSetStatus =
+                    serde_json::from_slice(&json).expect("deserializes");
+                prop_assert_eq!(&back, &status);
+                prop_assert_eq!(super::memory(Some(&back)).expect("parses"), plan.memory);
+            }
+        }
+    }
+
     #[test]
     fn an_empty_memory_round_trips_too() {
         let mut plan = busy_plan();
