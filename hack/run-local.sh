@@ -64,7 +64,7 @@ start)
   kubectl -n telecom create secret generic intelepeer-account \
     --from-literal=username=demo --from-literal=password=demo \
     --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-  kubectl apply -f "$root/deploy/examples/tollfreenumberset.yaml" >/dev/null
+  kubectl apply -f "$root/deploy/examples/support-lines.yaml" >/dev/null
 
   stop_pid operator
   echo "==> starting the operator"
