@@ -268,7 +268,7 @@ pub fn gate(units: &[Unit], g: &Gate<'_>) -> Gated {
     }
 
     let actions = batch(units, parts.iter().filter(|p| p.verdict.is_ok()));
-    let mut groups: BTreeMap<(u8, Option<Timestamp>, String), (Hold, Vec<&Part>)> = BTreeMap::new();
+    let mut groups: BTreeMap<HoldKey, (Hold, Vec<&Part>)> = BTreeMap::new();
     for part in &parts {
         if let Err(hold) = &part.verdict {
             groups
@@ -336,7 +336,9 @@ fn needs_trusted_inventory(unit: &Unit) -> bool {
 }
 
 /// A total order on holds (for grouping and sorting).
-fn hold_key(hold: &Hold) -> (u8, Option<Timestamp>, String) {
+type HoldKey = (u8, Option<Timestamp>, String);
+
+fn hold_key(hold: &Hold) -> HoldKey {
     match hold {
         Hold::Denied => (0, None, String::new()),
         Hold::AwaitingApproval => (1, None, String::new()),

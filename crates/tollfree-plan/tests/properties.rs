@@ -276,12 +276,9 @@ impl Operator {
             self.last_good = Some(inventory.numbers.len());
         }
         let id = self.sets[i].id.clone();
-        let set_plan = plan
-            .sets
-            .iter()
-            .find(|s| s.id == id)
-            .cloned()
-            .ok_or_else(|| TestCaseError::fail("set missing from plan"))?;
+        let set_plan =
+            plan_one(&input, &id).ok_or_else(|| TestCaseError::fail("set missing from plan"))?;
+        prop_assert_eq!(plan.sets.iter().find(|s| s.id == id), Some(&set_plan));
         let mut memory = set_plan.memory.clone();
         let claimed = claimed_numbers(&input);
 
@@ -477,7 +474,10 @@ impl Operator {
         self.vendor.step()?;
         self.syncs += 1;
         let mut inventory = self.vendor.listing();
-        if self.incomplete_every.is_some_and(|k| self.syncs % k == 0) {
+        if self
+            .incomplete_every
+            .is_some_and(|k| self.syncs.is_multiple_of(k))
+        {
             inventory.complete = false;
             let dropped: Vec<E164> = inventory.numbers.keys().step_by(2).cloned().collect();
             for n in dropped {
@@ -839,7 +839,7 @@ proptest! {
         let needs = needs(&op.sets);
         for step in 0..FAULTY_SYNCS + CALM_SYNCS {
             op.faults_on = step < FAULTY_SYNCS;
-            if op.faults_on && step % 3 == 0 && !seed.outsider.is_empty() {
+            if op.faults_on && step.is_multiple_of(3) && !seed.outsider.is_empty() {
                 let n = hot(seed.outsider[(step / 3) % seed.outsider.len()]);
                 let id = ReservationId::parse(&format!("OUTSIDER-{step}")).expect("id");
                 let _ = op.vendor.reserve(&[n], &id);
@@ -891,7 +891,7 @@ proptest! {
         for step in 0..FAULTY_SYNCS {
             let order = &seed.orders[step % seed.orders.len()];
             op.sync(order)?;
-            if step % approve_every == 0 {
+            if step.is_multiple_of(approve_every) {
                 // A person approves whatever hash status shows right now.
                 let input = op.input(op.vendor.now(), &op.vendor.listing());
                 let plan = plan(&input);
@@ -1130,5 +1130,21 @@ proptest! {
         for (a, b) in one.sets.iter().zip(&two.sets) {
             prop_assert_eq!(&a.hash, &b.hash);
         }
+    }
+
+    /// `plan_one` (what the reconciler calls for the set it reconciles) gives
+    /// exactly that set's entry of `plan`.
+    #[test]
+    fn plan_one_matches_the_full_plan(input in any_input()) {
+        let mut input = input;
+        let mut seen = BTreeSet::new();
+        input.sets.retain(|s| seen.insert(s.id.clone()));
+        let full = plan(&input);
+        for sp in &full.sets {
+            let one = plan_one(&input, &sp.id);
+            prop_assert_eq!(Some(sp), one.as_ref());
+        }
+        let missing = SetId { namespace: "nowhere".into(), name: "none".into() };
+        prop_assert!(plan_one(&input, &missing).is_none());
     }
 }
