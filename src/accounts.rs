@@ -10,6 +10,12 @@
 //! An account is identified by [`AccountKey`]: the Secret's namespace and name
 //! plus a SHA-256 fingerprint of the credential values, so rotated credentials
 //! get a fresh client (and a fresh inventory) without a restart.
+//!
+//! Several Secrets (in several namespaces) may hold the same IntelePeer login.
+//! What the vendor sees is the [`VendorIdentity`] (the user name, or the
+//! static token's fingerprint) against the operator's one base URL: sets whose
+//! Secrets share an identity share one inventory, and ownership of numbers is
+//! decided across all of them (DESIGN.md §3.1).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -30,6 +36,39 @@ pub const KEY_PASSWORD: &str = "password";
 /// The Secret key holding a static session token.
 pub const KEY_TOKEN: &str = "token";
 
+/// Who IntelePeer sees behind a Secret: the user name of password
+/// credentials, or a SHA-256 fingerprint of a static token. Two Secrets with
+/// the same identity reach the same vendor account (the operator has one base
+/// URL), whatever their namespaces. Displays without secret material.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VendorIdentity {
+    /// Password credentials of this user.
+    User(String),
+    /// A static token with this fingerprint.
+    Token([u8; 32]),
+}
+
+impl fmt::Display for VendorIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VendorIdentity::User(user) => write!(f, "user {user}"),
+            // Eight hex digits of a SHA-256 of the token: enough to tell tokens
+            // apart in a log, nothing an attacker could use.
+            VendorIdentity::Token(fp) => write!(
+                f,
+                "token {:02x}{:02x}{:02x}{:02x}",
+                fp[0], fp[1], fp[2], fp[3]
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for VendorIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VendorIdentity({self})")
+    }
+}
+
 /// Identifies a vendor account as the operator sees it: `namespace/secret`
 /// plus a fingerprint of the credentials. Displays as `namespace/secret`
 /// (the fingerprint is never printed: it is derived from the password).
@@ -38,10 +77,13 @@ pub struct AccountKey {
     namespace: String,
     secret: String,
     fingerprint: [u8; 32],
+    identity: VendorIdentity,
 }
 
 impl AccountKey {
-    /// A key for the Secret `namespace/secret` whose credential values hash to `fingerprint`.
+    /// A key for the Secret `namespace/secret` whose credential values hash to
+    /// `fingerprint`; its identity is the fingerprint itself (use
+    /// [`AccountKey::with_identity`] to name the login).
     pub fn new(
         namespace: impl Into<String>,
         secret: impl Into<String>,
@@ -51,7 +93,19 @@ impl AccountKey {
             namespace: namespace.into(),
             secret: secret.into(),
             fingerprint,
+            identity: VendorIdentity::Token(fingerprint),
         }
+    }
+
+    /// The same key with the vendor identity `identity`.
+    pub fn with_identity(mut self, identity: VendorIdentity) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// Who the vendor sees behind this Secret.
+    pub fn identity(&self) -> &VendorIdentity {
+        &self.identity
     }
 
     /// The Secret's (and the sets') namespace.
@@ -134,6 +188,7 @@ pub fn credentials_from_data(
             hasher.update(part.as_bytes());
         }
     };
+    let mut token_hasher = Sha256::new();
     let credentials = match (username, password, token) {
         (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
             return Err(invalid(format!(
@@ -149,6 +204,7 @@ pub fn credentials_from_data(
         (None, Some(_), None) => return Err(missing(KEY_USERNAME)),
         (None, None, Some(t)) => {
             feed(KEY_TOKEN, t);
+            token_hasher.update(t.as_bytes());
             Credentials::token(t)
         }
         (None, None, None) => {
@@ -158,7 +214,14 @@ pub fn credentials_from_data(
         }
     };
     let fingerprint: [u8; 32] = hasher.finalize().into();
-    Ok((AccountKey::new(namespace, name, fingerprint), credentials))
+    let identity = match &credentials {
+        Credentials::Password { username, .. } => VendorIdentity::User(username.clone()),
+        _ => VendorIdentity::Token(token_hasher.finalize().into()),
+    };
+    Ok((
+        AccountKey::new(namespace, name, fingerprint).with_identity(identity),
+        credentials,
+    ))
 }
 
 /// Reads the credentials out of an account Secret object.
@@ -309,6 +372,13 @@ impl<C: Clone> AccountCache<C> {
         self.get_or_create(key, credentials)
     }
 
+    /// The key of the Secret `namespace/name` as last resolved, if it was.
+    pub fn cached_key(&self, namespace: &str, name: &str) -> Option<AccountKey> {
+        self.lock()
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .map(|a| a.key.clone())
+    }
+
     /// Drops the client of a Secret (e.g. it was deleted). Returns its key.
     pub fn remove(&self, namespace: &str, name: &str) -> Option<AccountKey> {
         self.lock()
@@ -427,6 +497,31 @@ mod tests {
         assert_ne!(a, c, "a new password is a new client");
         assert!(a.same_secret(&c));
         assert_eq!(a.to_string(), c.to_string());
+    }
+
+    #[test]
+    fn the_identity_is_the_login_not_the_secret() {
+        let (a, _) = read(&[("username", "demo"), ("password", "one")]).expect("ok");
+        let (b, _) = credentials_from_data(
+            "billing",
+            "other-name",
+            &data(&[("username", "demo"), ("password", "two")]),
+        )
+        .expect("ok");
+        assert_ne!(a, b);
+        assert_eq!(a.identity(), b.identity(), "same user, same vendor account");
+        assert_eq!(a.identity().to_string(), "user demo");
+        let (c, _) = read(&[("username", "other"), ("password", "one")]).expect("ok");
+        assert_ne!(a.identity(), c.identity());
+
+        let (t1, _) = read(&[("token", "tok-abc")]).expect("ok");
+        let (t2, _) =
+            credentials_from_data("billing", "x", &data(&[("token", "tok-abc\n")])).expect("ok");
+        let (t3, _) = read(&[("token", "tok-xyz")]).expect("ok");
+        assert_eq!(t1.identity(), t2.identity());
+        assert_ne!(t1.identity(), t3.identity());
+        let shown = format!("{} {:?}", t1.identity(), t1.identity());
+        assert!(!shown.contains("tok-abc"), "{shown}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The inventory cache: what each vendor account owns, listed once and shared
 //! by every set of that account (DESIGN.md §4).
 //!
+//! - **One slot per vendor account**: sets whose Secrets hold the same login
+//!   ([`VendorIdentity`]) share one snapshot, whatever their namespaces.
 //! - **Single flight**: concurrent callers for one account wait for one
 //!   listing and all get its result (or its failure) — twenty sets reconciling
 //!   at once cause one `GET /my/tf` walk, not twenty.
@@ -25,7 +27,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tollfree_plan::Inventory;
 
-use crate::accounts::{Account, AccountKey};
+use crate::accounts::{Account, AccountKey, VendorIdentity};
 use crate::error::Error;
 use crate::metrics::Metrics;
 
@@ -151,7 +153,7 @@ struct SlotState {
 pub struct InventoryCache {
     resync: Duration,
     metrics: Option<Metrics>,
-    slots: Arc<Mutex<HashMap<AccountKey, Arc<Slot>>>>,
+    slots: Arc<Mutex<HashMap<VendorIdentity, Arc<Slot>>>>,
 }
 
 impl InventoryCache {
@@ -169,7 +171,7 @@ impl InventoryCache {
         self.resync
     }
 
-    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, Arc<Slot>>> {
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<VendorIdentity, Arc<Slot>>> {
         // Poisoning only means a panic elsewhere; the map itself is intact.
         self.slots
             .lock()
@@ -177,7 +179,10 @@ impl InventoryCache {
     }
 
     fn slot(&self, account: &AccountKey) -> Arc<Slot> {
-        self.slots().entry(account.clone()).or_default().clone()
+        self.slots()
+            .entry(account.identity().clone())
+            .or_default()
+            .clone()
     }
 
     /// A snapshot of `account`'s inventory no older than `max_age` (and never
@@ -268,7 +273,7 @@ impl InventoryCache {
     /// Marks `account`'s snapshot stale (after a vendor mutation): the next
     /// caller lists again. Does not wait for a listing in flight.
     pub fn invalidate(&self, account: &AccountKey) {
-        let slot = self.slots().get(account).cloned();
+        let slot = self.slots().get(account.identity()).cloned();
         if let Some(slot) = slot {
             slot.generation.fetch_add(1, Ordering::SeqCst);
         }
@@ -277,12 +282,12 @@ impl InventoryCache {
     /// Drops everything known about `account` (its credentials changed or no
     /// set uses it any more).
     pub fn forget(&self, account: &AccountKey) {
-        self.slots().remove(account);
+        self.slots().remove(account.identity());
     }
 
     /// The size of the last complete listing of `account`, if any.
     pub async fn last_good_count(&self, account: &AccountKey) -> Option<usize> {
-        let slot = self.slots().get(account).cloned()?;
+        let slot = self.slots().get(account.identity()).cloned()?;
         let state = slot.state.lock().await;
         state.last_good_count
     }
@@ -506,7 +511,7 @@ mod tests {
         let cache = InventoryCache::new(5 * MINUTE, Some(Metrics::new()));
         let a = account(&fake);
         let b = Account {
-            key: AccountKey::new("other", "intelepeer-account", [7; 32]),
+            key: AccountKey::new("other", "intelepeer-account", [8; 32]),
             client: fake.clone(),
         };
         cache.snapshot(&a, MINUTE).await.expect("ok");
@@ -516,5 +521,30 @@ mod tests {
         assert_eq!(cache.last_good_count(&a.key).await, None);
         cache.snapshot(&a, MINUTE).await.expect("ok");
         assert_eq!(fake.calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn secrets_with_one_login_share_one_snapshot_across_namespaces() {
+        let fake = Fake::with(2, Duration::ZERO);
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let user = || VendorIdentity::User("demo".into());
+        let a = Account {
+            key: AccountKey::new("telecom", "acct", [1; 32]).with_identity(user()),
+            client: fake.clone(),
+        };
+        let b = Account {
+            key: AccountKey::new("billing", "other", [2; 32]).with_identity(user()),
+            client: fake.clone(),
+        };
+        cache.snapshot(&a, MINUTE).await.expect("ok");
+        cache.snapshot(&b, MINUTE).await.expect("ok");
+        assert_eq!(fake.calls(), 1, "one vendor account, one listing");
+        cache.invalidate(&b.key);
+        cache.snapshot(&a, MINUTE).await.expect("ok");
+        assert_eq!(
+            fake.calls(),
+            2,
+            "a mutation through either Secret invalidates both"
+        );
     }
 }
