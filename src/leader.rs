@@ -172,6 +172,17 @@ pub fn decide(
     }
 }
 
+/// The outcome of one election round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// We hold the Lease (acquired or renewed).
+    Held,
+    /// Another replica holds it and it has not expired.
+    HeldByOther,
+    /// Our write lost a race (409): read again.
+    Raced,
+}
+
 /// When we last saw the Lease change, by our own clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Observed {
@@ -199,8 +210,8 @@ impl Elector {
         format!("{}/{}", self.cfg.namespace, self.cfg.lease_name)
     }
 
-    /// One round: returns whether we hold the Lease afterwards.
-    async fn try_acquire_or_renew(&mut self) -> Result<bool, Error> {
+    /// One round: read the Lease, then acquire or renew it if we may.
+    async fn try_acquire_or_renew(&mut self) -> Result<Round, Error> {
         let now = Instant::now();
         let stamp = MicroTime(jiff::Timestamp::now());
         let lease = self
@@ -225,8 +236,10 @@ impl Elector {
                 }),
             };
             return match self.api.create(&PostParams::default(), &lease).await {
-                Ok(_) => Ok(true),
-                Err(kube::Error::Api(s)) if s.is_already_exists() || s.is_conflict() => Ok(false),
+                Ok(_) => Ok(Round::Held),
+                Err(kube::Error::Api(s)) if s.is_already_exists() || s.is_conflict() => {
+                    Ok(Round::Raced)
+                }
                 Err(e) => Err(Error::kube(
                     format!("creating lease {}", self.lease_ref()),
                     e,
@@ -259,7 +272,7 @@ impl Elector {
         ) {
             Decision::Wait { holder, remaining } => {
                 tracing::debug!(%holder, ?remaining, lease = %self.lease_ref(), "lease held by another replica");
-                return Ok(false);
+                return Ok(Round::HeldByOther);
             }
             Decision::Renew => {
                 spec.renew_time = Some(stamp);
@@ -290,9 +303,9 @@ impl Elector {
                     resource_version: written.metadata.resource_version,
                     since: now,
                 });
-                Ok(true)
+                Ok(Round::Held)
             }
-            Err(kube::Error::Api(s)) if s.is_conflict() => Ok(false),
+            Err(kube::Error::Api(s)) if s.is_conflict() => Ok(Round::Raced),
             Err(e) => Err(Error::kube(
                 format!("updating lease {}", self.lease_ref()),
                 e,
@@ -380,8 +393,8 @@ where
             r = tokio::time::timeout(cfg.renew_deadline, elector.try_acquire_or_renew()) => r,
         };
         match round {
-            Ok(Ok(true)) => break,
-            Ok(Ok(false)) => {}
+            Ok(Ok(Round::Held)) => break,
+            Ok(Ok(Round::HeldByOther | Round::Raced)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e.report(), "leader election round failed"),
             Err(_) => tracing::warn!("leader election round timed out"),
         }
@@ -421,9 +434,19 @@ where
             }
             _ = renew.tick() => {
                 let budget = cfg.renew_deadline.saturating_sub(last_renew.elapsed());
-                match tokio::time::timeout(budget, elector.try_acquire_or_renew()).await {
-                    Ok(Ok(true)) => last_renew = Instant::now(),
-                    Ok(Ok(false)) => break,
+                let round = async {
+                    // A 409 means someone wrote the Lease since we read it
+                    // (perhaps only an annotation): read it again at once.
+                    loop {
+                        match elector.try_acquire_or_renew().await {
+                            Ok(Round::Raced) => continue,
+                            other => return other,
+                        }
+                    }
+                };
+                match tokio::time::timeout(budget, round).await {
+                    Ok(Ok(Round::Held)) => last_renew = Instant::now(),
+                    Ok(Ok(Round::HeldByOther | Round::Raced)) => break,
                     Ok(Err(e)) => tracing::warn!(error = %e.report(), "renewing the lease failed"),
                     Err(_) => tracing::warn!("renewing the lease timed out"),
                 }

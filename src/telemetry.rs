@@ -1,6 +1,8 @@
 //! Logging: a `tracing` subscriber writing text or JSON lines to stderr,
 //! filtered by `RUST_LOG` (default `info`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::error::Error;
@@ -33,7 +35,9 @@ pub fn init(format: LogFormat) -> Result<(), Error> {
     let filter = env_filter()?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in collected logs.
+        .with_ansi(std::io::stderr().is_terminal());
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder
