@@ -1,5 +1,5 @@
 //! Per-number decisions for one set: what it owns after this observation, what
-//! each number needs next, and which units of work go to the [`gate`](crate::gate).
+//! each number needs next, and which units of work go to the [`gate`].
 //!
 //! Order of reasoning (each step only sees what the previous ones left):
 //!
@@ -59,7 +59,7 @@ pub fn plan_set(
     sets: &[SetInput],
     i: usize,
     want: &Desired<'_>,
-    claims: &Claims<'_>,
+    claims: &Claims,
     pool: &mut Unclaimed<'_>,
 ) -> SetPlan {
     let set = &sets[i];

@@ -143,7 +143,7 @@ struct Prepared<'a> {
     ctx: Ctx<'a>,
     order: Vec<usize>,
     wants: Vec<desired::Desired<'a>>,
-    claims: ownership::Claims<'a>,
+    claims: ownership::Claims,
 }
 
 impl<'a> Prepared<'a> {

@@ -44,15 +44,25 @@ pub struct Claim {
 }
 
 /// The winner of every claimed number.
+///
+/// Keyed by the number's integer form: hashing a `u64` is several times
+/// cheaper than hashing its string, and this map holds every claim of the
+/// account.
 #[derive(Debug, Default)]
-pub struct Claims<'a> {
-    winners: HashMap<&'a E164, Claim>,
+pub struct Claims {
+    winners: HashMap<u64, Claim>,
 }
 
-impl<'a> Claims<'a> {
+impl Claims {
     /// Resolves all claims. `order` lists set indices oldest first.
-    pub fn resolve(sets: &'a [SetInput], order: &[usize], wants: &[Desired<'a>]) -> Self {
+    pub fn resolve(sets: &[SetInput], order: &[usize], wants: &[Desired<'_>]) -> Self {
         let mut claims = Claims::default();
+        let capacity: usize = sets
+            .iter()
+            .zip(wants)
+            .map(|(s, w)| w.declared.len() + s.memory.owned.len())
+            .sum();
+        claims.winners.reserve(capacity);
         for &i in order {
             let (set, want) = (&sets[i], &wants[i]);
             for n in want.declared.keys() {
@@ -83,8 +93,11 @@ impl<'a> Claims<'a> {
         claims
     }
 
-    fn claim(&mut self, n: &'a E164, set: usize, strength: Strength) {
-        let entry = self.winners.entry(n).or_insert(Claim { set, strength });
+    fn claim(&mut self, n: &E164, set: usize, strength: Strength) {
+        let entry = self
+            .winners
+            .entry(n.as_u64())
+            .or_insert(Claim { set, strength });
         if entry.set == set {
             entry.strength = entry.strength.max(strength);
         } else if strength > entry.strength {
@@ -95,7 +108,7 @@ impl<'a> Claims<'a> {
 
     /// Who won the number, if anyone claims it.
     pub fn winner(&self, n: &E164) -> Option<Claim> {
-        self.winners.get(n).copied()
+        self.winners.get(&n.as_u64()).copied()
     }
 
     /// Whether set `i` won the number.
@@ -105,14 +118,14 @@ impl<'a> Claims<'a> {
 
     /// Whether any set claims the number.
     pub fn contains(&self, n: &E164) -> bool {
-        self.winners.contains_key(n)
+        self.winners.contains_key(&n.as_u64())
     }
 }
 
 /// The owned acquired numbers a set keeps for its `acquire` requests, by the
 /// same rule the diff applies (lowest numbers first, up to `count`), so that
 /// ownership and the diff agree on what is still wanted.
-fn kept_acquired<'a>(set: &'a SetInput, want: &Desired<'a>) -> Vec<&'a E164> {
+fn kept_acquired<'a>(set: &'a SetInput, want: &Desired<'_>) -> Vec<&'a E164> {
     if want.acquires.is_empty() {
         return Vec::new();
     }
@@ -143,7 +156,7 @@ pub struct Unclaimed<'a> {
 
 impl<'a> Unclaimed<'a> {
     /// Indexes the unclaimed numbers of the packages any set acquires into.
-    pub fn index(inventory: &'a Inventory, claims: &Claims<'_>, wants: &[Desired<'_>]) -> Self {
+    pub fn index(inventory: &'a Inventory, claims: &Claims, wants: &[Desired<'_>]) -> Self {
         let packages: HashSet<PackageId> = wants
             .iter()
             .flat_map(|w| w.acquires.keys().copied())
@@ -249,18 +262,24 @@ fn filter_ranges(filter: &Match) -> Vec<(u64, u64)> {
 /// Account numbers no set owns, declares or has in flight after this plan
 /// (DESIGN.md §3.2: counted, never touched).
 pub fn count_unowned(inventory: &Inventory, wants: &[Desired<'_>], plans: &[SetPlan]) -> usize {
-    let mut claimed: HashSet<&E164> = HashSet::new();
+    let mut claimed: HashSet<u64> = HashSet::new();
     for want in wants {
-        claimed.extend(want.declared.keys().copied());
+        claimed.extend(want.declared.keys().map(|n| n.as_u64()));
     }
     for plan in plans {
-        claimed.extend(plan.memory.owned.keys());
-        claimed.extend(plan.memory.intents.iter().flat_map(|i| &i.numbers));
+        claimed.extend(plan.memory.owned.keys().map(E164::as_u64));
+        claimed.extend(
+            plan.memory
+                .intents
+                .iter()
+                .flat_map(|i| &i.numbers)
+                .map(E164::as_u64),
+        );
     }
     inventory
         .numbers
         .keys()
-        .filter(|n| !claimed.contains(n))
+        .filter(|n| !claimed.contains(&n.as_u64()))
         .count()
 }
 
