@@ -28,6 +28,7 @@
 
 mod control_plane;
 mod operator;
+pub mod scenario;
 mod sim;
 mod wait;
 
