@@ -1,0 +1,182 @@
+//! The table `plan -o table` prints: per set, one line per number and what
+//! would happen to it, then each number's state, then a summary line.
+//!
+//! ```text
+//! telecom/support-lines (sets/support.yaml): Progressing: ...
+//!   buy         +18887293863  reserve+purchase into package 30744
+//!   buy         3 numbers     acquire by search (npa 888, sequential) into package 24188
+//!   move        +18003255821  package 24188 → 30744
+//!   adopt       +18007293863  already in the account, package 30744
+//!   held        +18005550100  disconnect: disconnect policy is Deny: the numbers stay in the account
+//!   held        +18885550002  buy (reserve+purchase into package 30744): spec.suspend is true: no vendor changes
+//!   conflict    +18885550001  also claimed by older set telecom/other, which keeps it; left alone
+//!   numbers:
+//!     +18007293863  30744  Active      adopted from the account; active in package 30744
+//!
+//! 1 set: 4 to buy, 1 to move, 0 to disconnect, 1 held, 1 to adopt, 1 conflict
+//! ```
+
+use std::fmt::Write as _;
+
+use tollfree_plan::NumberState;
+
+use super::report::{ActionReport, Report, SetReport, Summary};
+
+/// Width of the first column (the longest word is `unavailable`).
+const WORD: usize = 11;
+/// Width of the subject column (an E.164 number is 12 characters).
+const SUBJECT: usize = 12;
+
+/// Renders the whole report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    for set in &report.sets {
+        render_set(&mut out, set);
+        out.push('\n');
+    }
+    out.push_str(&summary_line(&report.summary));
+    out.push('\n');
+    out
+}
+
+/// `2 sets: 3 to buy, 1 to move, 0 to disconnect, 1 held, 1 to adopt, 0 conflicts`.
+pub fn summary_line(s: &Summary) -> String {
+    format!(
+        "{}: {} to buy, {} to move, {} to disconnect, {} held, {} to adopt, {}",
+        plural(s.sets, "set", "sets"),
+        s.buy,
+        s.r#move,
+        s.disconnect,
+        s.held,
+        s.adopt,
+        plural(s.conflicts, "conflict", "conflicts"),
+    )
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn line(out: &mut String, word: &str, subject: &str, detail: &str) {
+    let _ = writeln!(out, "  {word:<WORD$} {subject:<SUBJECT$}  {detail}");
+}
+
+fn render_set(out: &mut String, set: &SetReport) {
+    let _ = writeln!(
+        out,
+        "{}/{} ({}): {:?}: {}",
+        set.namespace, set.name, set.file, set.reason, set.message
+    );
+    if set.actions.is_empty() && set.held.is_empty() {
+        line(out, "no changes", "", "");
+    }
+    for action in &set.actions {
+        for (subject, detail) in describe(action) {
+            line(out, word(action), &subject, &detail);
+        }
+    }
+    for adopted in &set.adopted {
+        line(
+            out,
+            "adopt",
+            &adopted.number,
+            &format!("already in the account, package {}", adopted.package_id),
+        );
+    }
+    for held in &set.held {
+        for (subject, detail) in describe(&held.action) {
+            let what = match held.action.action {
+                // "disconnect (disconnect from the account)" says it twice.
+                "Disconnect" => "disconnect".to_owned(),
+                _ => format!("{} ({detail})", word(&held.action)),
+            };
+            line(out, "held", &subject, &format!("{what}: {}", held.reason));
+        }
+    }
+    for n in &set.numbers {
+        let word = match n.state {
+            NumberState::Conflict => "conflict",
+            NumberState::Unavailable => "unavailable",
+            _ => continue,
+        };
+        line(out, word, &n.number, &n.message);
+    }
+    if !set.hash.is_empty() {
+        let _ = writeln!(
+            out,
+            "  approve with: kubectl -n {} annotate tfns {} tollfree.dev/approve={}",
+            set.namespace, set.name, set.hash
+        );
+    }
+    if !set.numbers.is_empty() {
+        let _ = writeln!(out, "  numbers:");
+        for n in &set.numbers {
+            let state = format!("{:?}", n.state);
+            let _ = writeln!(
+                out,
+                "    {:<SUBJECT$}  {:<8} {state:<17} {}",
+                n.number, n.package_id, n.message
+            );
+        }
+    }
+}
+
+/// The table's word for an action.
+fn word(action: &ActionReport) -> &'static str {
+    match action.action {
+        "Move" => "move",
+        "Disconnect" => "disconnect",
+        _ => "buy",
+    }
+}
+
+/// One `(subject, detail)` per number of an action (one line for an acquire).
+fn describe(action: &ActionReport) -> Vec<(String, String)> {
+    let package = action.package_id.unwrap_or(0);
+    match action.action {
+        "Acquire" => {
+            let count = action.count.unwrap_or(0);
+            let mut filter = Vec::new();
+            if let Some(npas) = &action.npa {
+                let list: Vec<String> = npas.iter().map(ToString::to_string).collect();
+                filter.push(format!("npa {}", list.join(",")));
+            }
+            if let Some(like) = &action.like {
+                filter.push(format!("like {like}"));
+            }
+            if action.sequential == Some(true) {
+                filter.push("sequential".to_owned());
+            }
+            let noun = if count == 1 { "number" } else { "numbers" };
+            vec![(
+                format!("{count} {noun}"),
+                format!(
+                    "acquire by search ({}) into package {package}",
+                    filter.join(", ")
+                ),
+            )]
+        }
+        "Reserve" => each(action, |_| {
+            format!("reserve+purchase into package {package}")
+        }),
+        "Purchase" => each(action, |_| {
+            format!(
+                "purchase reservation {} into package {package}",
+                action.reservation_id.as_deref().unwrap_or("?")
+            )
+        }),
+        "Move" => each(action, |n| match action.from.get(n) {
+            Some(from) => format!("package {from} → {package}"),
+            None => format!("to package {package}"),
+        }),
+        _ => each(action, |_| "disconnect from the account".to_owned()),
+    }
+}
+
+fn each(action: &ActionReport, detail: impl Fn(&str) -> String) -> Vec<(String, String)> {
+    action
+        .numbers
+        .iter()
+        .map(|n| (n.clone(), detail(n)))
+        .collect()
+}

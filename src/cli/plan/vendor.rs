@@ -1,0 +1,33 @@
+//! The only vendor access of `plan`: one complete inventory listing per account.
+//!
+//! [`InventoryReader`] owns its [`intelepeer::Client`] privately and exposes a
+//! single read, so the client's mutations (`reserve`, `purchase`,
+//! `change_package`, `disconnect`) are unreachable from this command — the
+//! compiler enforces the read-only promise of DESIGN.md §5, and a test
+//! (`tests/plan_cli.rs`) checks the simulator's ledger stays empty.
+
+use intelepeer::{Client, ClientConfig, Credentials, ListInventory};
+use tollfree_plan::Inventory;
+
+use crate::accounts::AccountKey;
+use crate::inventory::to_inventory;
+
+/// Reads an account's inventory; can do nothing else.
+pub struct InventoryReader {
+    client: Client,
+}
+
+impl InventoryReader {
+    /// A reader for the account behind `credentials` at `base_url` (checked by
+    /// the client's rule: https, or http to a loopback host).
+    pub fn new(base_url: &str, credentials: Credentials) -> Result<Self, intelepeer::Error> {
+        let client = Client::new(ClientConfig::new(base_url, credentials))?;
+        Ok(Self { client })
+    }
+
+    /// One complete listing (`GET /my/tf`, every page), as the planner sees it.
+    pub async fn inventory(&self, account: &AccountKey) -> Result<Inventory, intelepeer::Error> {
+        let listing = self.client.list_all(ListInventory::all()).await?;
+        Ok(to_inventory(account, listing))
+    }
+}
