@@ -420,6 +420,27 @@ spec:
     }
 
     #[test]
+    fn odd_documents_are_skipped_or_refused_never_a_panic() {
+        for text in [
+            "",
+            "---\n---\n",
+            "- a\n- b\n",
+            "just a string",
+            "kind: TollFreeNumberSet\n",
+            "apiVersion: v1\nkind: List\nitems: 3\n",
+            "apiVersion: v1\nkind: Secret\nmetadata: 7\n",
+            "apiVersion: tollfree.dev/v1alpha1\nkind: TollFreeNumberSet\nmetadata: []\n",
+            "apiVersion: tollfree.dev/v1alpha1\nkind: TollFreeNumberSet\nspec: {}\n",
+            "? [a, b]\n: c\n",
+            "a: &x [*x]\n",
+            "\u{feff}kind: Namespace\n",
+        ] {
+            let _ = parse(text);
+        }
+        assert!(parse("- a\n- b\n").expect("skipped").sets.is_empty());
+    }
+
+    #[test]
     fn other_versions_of_the_kind_are_refused() {
         let e = parse(&SET.replace("v1alpha1", "v9")).expect_err("version");
         assert!(e.message.contains("not supported"), "{e}");

@@ -153,7 +153,8 @@ pub async fn main(args: PlanArgs) -> ExitCode {
         Err(e) => {
             // One line, whatever the causes contain.
             let line = e.to_string().replace(['\n', '\r'], " ");
-            eprintln!("error: {line}");
+            // `eprintln!` would panic on a closed stderr; nothing is left to tell then.
+            let _ = writeln!(std::io::stderr(), "error: {line}");
             ExitCode::FAILURE
         }
     }
