@@ -140,6 +140,30 @@ pub enum Error {
     #[error("finalizer failed")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 
+    /// A set being deleted still has work to do before its finalizer may be
+    /// removed (its numbers are being disconnected, or a disconnect waits for
+    /// its grace period or approval). Not a failure: the controller looks
+    /// again after `after`, without backoff.
+    #[error("set {set} is not released yet: {reason}")]
+    CleanupPending {
+        /// The set (`namespace/name`).
+        set: String,
+        /// What it waits for.
+        reason: String,
+        /// When to look again.
+        after: std::time::Duration,
+    },
+
+    /// The executor met a state it cannot act on (e.g. a purchase of a
+    /// reservation that no intent records). Nothing was sent to the vendor.
+    #[error("cannot execute the plan of set {set}: {reason}")]
+    Executor {
+        /// The set (`namespace/name`).
+        set: String,
+        /// What was wrong.
+        reason: String,
+    },
+
     /// Serializing or deserializing JSON failed (status patches, annotations).
     #[error("JSON (de)serialization failed while {action}")]
     Json {
@@ -173,7 +197,38 @@ impl Error {
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.metric_label(),
                 _ => "finalizer".into(),
             },
+            Error::CleanupPending { .. } => "cleanup_pending".into(),
+            Error::Executor { .. } => "executor".into(),
             Error::Json { .. } => "json".into(),
+        }
+    }
+
+    /// When this error only means "not done yet" (a deletion waiting for its
+    /// cleanup), how long to wait before looking again. The controller does
+    /// not count such an error as a failure.
+    pub fn pending_requeue(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::CleanupPending { after, .. } => Some(*after),
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.pending_requeue(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The vendor's error at the root of this one, if any.
+    pub fn vendor_source(&self) -> Option<&intelepeer::Error> {
+        match self {
+            Error::Vendor { source, .. } | Error::VendorClient { source, .. } => Some(source),
+            Error::Inventory { source, .. } => source.vendor_source(),
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.vendor_source(),
+                _ => None,
+            },
+            _ => None,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod inventory;
 pub mod leader;
 pub mod metrics;
+pub mod reconcile;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

@@ -1,0 +1,267 @@
+//! Observe: everything the planner needs about one set's vendor account.
+//!
+//! - the **account** named by the set's `accountRef` (a Secret in the set's own
+//!   namespace, never another);
+//! - **every set of the same vendor account** from the controller's reflector
+//!   store, whatever its namespace: sets whose Secrets hold the same login
+//!   ([`VendorIdentity`]) compete for the same numbers, so ownership (DESIGN.md
+//!   §3.1) is decided across all of them. A set whose spec cannot be planned is
+//!   left out with a warning (it is reported on its own reconcile);
+//! - the account's **inventory** from the shared per-account cache: fresh when
+//!   the set has orders in flight, else up to the resync interval old.
+//!
+//! Nothing here calls a vendor mutation or writes to Kubernetes.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tollfree_plan::{Memory, SetId, SetInput};
+
+use crate::accounts::{Account, VendorIdentity};
+use crate::context::{Context, VendorClient};
+use crate::convert::{self, SpecError};
+use crate::crd::TollFreeNumberSet;
+use crate::error::Error;
+use crate::inventory::Snapshot;
+
+/// How old an inventory snapshot may be while a set has orders in flight (or
+/// is being deleted): a completed order should show within seconds.
+pub const FRESH_INVENTORY: Duration = Duration::from_secs(2);
+
+/// Resolves the vendor account of a set: its Secret, read from the set's own
+/// namespace, and the account's shared client.
+pub async fn account(
+    ctx: &Context,
+    namespace: &str,
+    secret: &str,
+) -> Result<Account<VendorClient>, Error> {
+    ctx.account(namespace, secret).await
+}
+
+/// How old an inventory snapshot the set accepts: [`FRESH_INVENTORY`] while
+/// it has orders in flight (purchase, move, disconnect intents) or is being
+/// deleted, else the resync interval (the cache never serves anything older).
+/// A mere reservation needs no fresh listing.
+pub fn inventory_max_age(memory: &Memory, deleting: bool, resync: Duration) -> Duration {
+    let ordering = memory
+        .intents
+        .iter()
+        .any(|i| i.kind != tollfree_plan::IntentKind::Reserve);
+    if deleting || ordering {
+        FRESH_INVENTORY.min(resync)
+    } else {
+        resync
+    }
+}
+
+/// The account's inventory from the shared cache.
+pub async fn inventory(
+    ctx: &Context,
+    account: &Account<VendorClient>,
+    max_age: Duration,
+) -> Result<Arc<Snapshot>, Error> {
+    ctx.inventory.snapshot(account, max_age).await
+}
+
+/// The sets of one vendor account, parsed for the planner, and the sets left out.
+#[derive(Debug, Default)]
+pub struct Peers {
+    /// Sets of the account, other than the one being reconciled.
+    pub sets: Vec<SetInput>,
+    /// Sets of the account whose spec or status could not be parsed.
+    pub skipped: Vec<(SetId, SpecError)>,
+}
+
+/// Picks, among `sets`, those whose Secret has the vendor identity `identity`
+/// (as told by `identity_of(namespace, secret name)`), except `this`, and
+/// parses them for the planner. Sets whose identity is unknown are not part
+/// of the account. Pure: the caller resolves identities first.
+pub fn select_peers<'a>(
+    sets: impl IntoIterator<Item = &'a TollFreeNumberSet>,
+    identity: &VendorIdentity,
+    this: &SetId,
+    identity_of: impl Fn(&str, &str) -> Option<VendorIdentity>,
+) -> Peers {
+    let mut peers = Peers::default();
+    for obj in sets {
+        let Ok(id) = convert::set_id(obj) else {
+            continue;
+        };
+        if &id == this {
+            continue;
+        }
+        if identity_of(&id.namespace, &obj.spec.account_ref.name).as_ref() != Some(identity) {
+            continue;
+        }
+        match convert::set_input(obj, convert::approved_hash(obj)) {
+            Ok(input) => peers.sets.push(input),
+            Err(e) => peers.skipped.push((id, e)),
+        }
+    }
+    peers.sets.sort_by(|a, b| a.id.cmp(&b.id));
+    peers
+}
+
+/// Every other set of the vendor account `identity`, from `sets` (the
+/// controller's store, with the statuses this operator last wrote). A set
+/// whose Secret was never resolved is resolved now (one read of its Secret,
+/// then cached); a set whose Secret cannot be read is not part of the account.
+pub async fn peers(
+    ctx: &Context,
+    sets: &[TollFreeNumberSet],
+    identity: &VendorIdentity,
+    this: &SetId,
+) -> Peers {
+    let unknown: BTreeSet<(String, String)> = sets
+        .iter()
+        .filter_map(|s| {
+            let ns = s.metadata.namespace.clone()?;
+            let secret = s.spec.account_ref.name.clone();
+            ctx.accounts
+                .cached_key(&ns, &secret)
+                .is_none()
+                .then_some((ns, secret))
+        })
+        .collect();
+    for (ns, secret) in unknown {
+        if let Err(e) = ctx.account(&ns, &secret).await {
+            tracing::debug!(namespace = %ns, secret = %secret, error = %e.report(), "a set's account cannot be resolved; it is left out of its account's plan");
+        }
+    }
+    let peers = select_peers(sets, identity, this, |ns, secret| {
+        ctx.accounts
+            .cached_key(ns, secret)
+            .map(|k| k.identity().clone())
+    });
+    for (id, e) in &peers.skipped {
+        tracing::warn!(set = %id, error = %e, "a set of the same account cannot be planned; it is left out (its own reconcile reports why)");
+    }
+    peers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{AccountRef, PackageEntry, TollFreeNumberSetSpec};
+
+    fn set(ns: &str, name: &str, secret: &str, number: &str) -> TollFreeNumberSet {
+        let mut s = TollFreeNumberSet::new(
+            name,
+            TollFreeNumberSetSpec {
+                account_ref: AccountRef {
+                    name: secret.into(),
+                },
+                packages: vec![PackageEntry {
+                    package_id: 30744,
+                    numbers: vec![number.into()],
+                    acquire: None,
+                }],
+                order_defaults: Default::default(),
+                policy: Default::default(),
+                disconnect_grace_period: None,
+                limits: Default::default(),
+                suspend: false,
+            },
+        );
+        s.metadata.namespace = Some(ns.into());
+        s
+    }
+
+    fn id(ns: &str, name: &str) -> SetId {
+        SetId {
+            namespace: ns.into(),
+            name: name.into(),
+        }
+    }
+
+    /// demo in `telecom` and `billing` (different Secret names), other in `lab`.
+    fn identity_of(ns: &str, secret: &str) -> Option<VendorIdentity> {
+        match (ns, secret) {
+            ("telecom", "acct") | ("billing", "ip-login") => {
+                Some(VendorIdentity::User("demo".into()))
+            }
+            ("lab", "acct") => Some(VendorIdentity::User("other".into())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn sets_sharing_a_login_are_one_account_across_namespaces() {
+        let sets = [
+            set("telecom", "a", "acct", "+18005550100"),
+            set("billing", "b", "ip-login", "+18005550101"),
+            set("lab", "c", "acct", "+18005550102"),
+            set("telecom", "d", "missing", "+18005550103"),
+        ];
+        let demo = VendorIdentity::User("demo".into());
+        let peers = select_peers(&sets, &demo, &id("telecom", "a"), identity_of);
+        let ids: Vec<String> = peers.sets.iter().map(|s| s.id.to_string()).collect();
+        assert_eq!(
+            ids,
+            ["billing/b"],
+            "not itself, not another login, not unresolved"
+        );
+        assert!(peers.skipped.is_empty());
+    }
+
+    #[test]
+    fn the_same_secret_name_in_another_namespace_is_another_account_unless_same_login() {
+        let sets = [
+            set("telecom", "a", "acct", "+18005550100"),
+            set("lab", "c", "acct", "+18005550102"),
+        ];
+        let demo = VendorIdentity::User("demo".into());
+        let peers = select_peers(&sets, &demo, &id("telecom", "x"), identity_of);
+        let ids: Vec<String> = peers.sets.iter().map(|s| s.id.to_string()).collect();
+        assert_eq!(ids, ["telecom/a"]);
+    }
+
+    #[test]
+    fn a_peer_that_cannot_be_parsed_is_skipped_and_named() {
+        let bad = set("billing", "b", "ip-login", "+13035550100");
+        let good = set("telecom", "a", "acct", "+18005550100");
+        let demo = VendorIdentity::User("demo".into());
+        let peers = select_peers([&bad, &good], &demo, &id("telecom", "z"), identity_of);
+        assert_eq!(peers.sets.len(), 1);
+        assert_eq!(peers.skipped.len(), 1);
+        assert_eq!(peers.skipped[0].0, id("billing", "b"));
+        assert!(
+            peers.skipped[0].1.to_string().contains("+13035550100"),
+            "{}",
+            peers.skipped[0].1
+        );
+    }
+
+    #[test]
+    fn in_flight_orders_ask_for_a_fresh_inventory() {
+        let resync = Duration::from_secs(300);
+        let mut memory = Memory::default();
+        assert_eq!(inventory_max_age(&memory, false, resync), resync);
+        assert_eq!(inventory_max_age(&memory, true, resync), FRESH_INVENTORY);
+        memory.intents.push(tollfree_plan::Intent {
+            kind: tollfree_plan::IntentKind::Reserve,
+            numbers: vec![],
+            package: None,
+            reservation_id: None,
+            reserved_until: None,
+            reference_id: None,
+            order_id: None,
+            acquired: false,
+            started: jiff::Timestamp::UNIX_EPOCH,
+        });
+        assert_eq!(inventory_max_age(&memory, false, resync), resync);
+        memory.intents.push(tollfree_plan::Intent {
+            kind: tollfree_plan::IntentKind::Move,
+            numbers: vec![],
+            package: None,
+            reservation_id: None,
+            reserved_until: None,
+            reference_id: None,
+            order_id: None,
+            acquired: false,
+            started: jiff::Timestamp::UNIX_EPOCH,
+        });
+        assert_eq!(inventory_max_age(&memory, false, resync), FRESH_INVENTORY);
+    }
+}
