@@ -835,3 +835,12 @@ async fn usage_errors_exit_1_not_2() {
     assert!(run.stderr.contains("no TollFreeNumberSet found"), "{run:?}");
     assert_eq!(sim.requests(), 0);
 }
+
+#[tokio::test]
+async fn an_unknown_flag_exits_1_because_2_means_changes() {
+    let sim = Sim::start().await;
+    let run = sim.plan(&["--bogus"], DEMO).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("--bogus"), "{run:?}");
+    assert_eq!(sim.requests(), 0);
+}
