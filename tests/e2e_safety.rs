@@ -149,6 +149,7 @@ fn a_converged_set_lists_the_inventory_once_per_resync_and_changes_nothing() {
         (u64::from(INTERVALS) - 1..=u64::from(INTERVALS) + 2).contains(&lists),
         "{lists} inventory listings in {INTERVALS} resync intervals; requests: {made:#?}"
     );
+    eprintln!("requests in {INTERVALS} resync intervals: {made:?}");
     let posts: Vec<_> = made.keys().filter(|k| k.starts_with("POST ")).collect();
     assert!(posts.is_empty(), "a converged set made POSTs: {made:#?}");
     assert_eq!(s.ledger(), ledger, "{}", ledger_text(&s.ledger()));
@@ -218,6 +219,7 @@ fn wrong_credentials_stall_the_set_without_a_hot_loop() {
     std::thread::sleep(Duration::from_secs(20));
     let made = requests_between(&before, &s.requests());
     let attempts = made.get(AUTHENTICATE).copied().unwrap_or(0);
+    eprintln!("requests in 20 s with a refused password: {made:?}");
     assert!(
         attempts <= 8,
         "{attempts} authentication attempts in 20 s: {made:#?}"

@@ -324,6 +324,9 @@ pub struct EventLine {
     pub message: String,
     /// The name of the object it is about.
     pub object: String,
+    /// How many times it was observed (`series.count`, or `count`; 1 when
+    /// neither is set).
+    pub count: u64,
 }
 
 impl EventLine {
@@ -339,11 +342,16 @@ impl EventLine {
         } else {
             s(&v["regarding"]["name"])
         };
+        let count = v["series"]["count"]
+            .as_u64()
+            .or_else(|| v["count"].as_u64())
+            .unwrap_or(1);
         EventLine {
             type_: s(&v["type"]),
             reason: s(&v["reason"]),
             message,
             object,
+            count,
         }
     }
 
