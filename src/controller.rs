@@ -39,6 +39,9 @@ use crate::reconcile::{self, Reconciler};
 /// Secret and its set applied together).
 const DEBOUNCE: Duration = Duration::from_millis(200);
 
+/// How often the readiness task looks at the store until it is ready.
+const READY_POLL: Duration = Duration::from_millis(250);
+
 /// How many sets are reconciled at once (sets of one vendor account are
 /// serialized by the pipeline anyway).
 const CONCURRENCY: u16 = 8;
@@ -64,13 +67,20 @@ pub async fn run(
     let readiness = ctx.readiness.clone();
     let ready_store = store.clone();
     let synced = tokio::spawn(async move {
-        if ready_store.wait_until_ready().await.is_ok() {
-            tracing::info!(
-                sets = ready_store.state().len(),
-                "TollFreeNumberSet cache synced"
-            );
-            readiness.set_caches_synced(true);
+        // The store's readiness future wakes only its latest poller (the
+        // controller's runner polls it too), so poll again now and then.
+        loop {
+            match tokio::time::timeout(READY_POLL, ready_store.wait_until_ready()).await {
+                Ok(Ok(())) => break,
+                Ok(Err(_)) => return,
+                Err(_) => {}
+            }
         }
+        tracing::info!(
+            sets = ready_store.state().len(),
+            "TollFreeNumberSet cache synced"
+        );
+        readiness.set_caches_synced(true);
     });
 
     // `graceful_shutdown_on` wants a `Sync` future: relay through a oneshot.

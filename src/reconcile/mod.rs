@@ -171,6 +171,7 @@ pub struct Reconciler {
     ctx: Arc<Context>,
     store: Store<TollFreeNumberSet>,
     journal: Journal,
+    events: record::EventLog,
     locks: Mutex<HashMap<VendorIdentity, Arc<tokio::sync::Mutex<()>>>>,
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -198,6 +199,7 @@ impl Reconciler {
             ctx,
             store,
             journal: Journal::default(),
+            events: record::EventLog::default(),
             locks: Mutex::default(),
             failures: Mutex::default(),
         }
@@ -298,7 +300,7 @@ impl Reconciler {
         if let Err(w) = self.write(obj, prev, status).await {
             tracing::warn!(set = %key(obj), error = %w.report(), "cannot record a failure in status");
         }
-        record::publish(&self.ctx, obj, &events).await;
+        record::publish(&self.ctx, &self.events, obj, &events).await;
     }
 
     /// One pass of the pipeline over `obj` (fresh from the store): observe,
@@ -323,6 +325,7 @@ impl Reconciler {
             };
             record::publish(
                 ctx,
+                &self.events,
                 &obj,
                 &[EventSpec {
                     warning: false,
@@ -468,7 +471,7 @@ impl Reconciler {
         events.extend(record::hold_events(prev.as_ref(), &status));
         events.extend(record::condition_events(prev.as_ref(), &status));
         let written = self.write(&obj, current.as_ref(), status).await;
-        record::publish(ctx, &obj, &events).await;
+        record::publish(ctx, &self.events, &obj, &events).await;
         record::count_orders(ctx, &id.namespace, &executed.done);
         record::record_metrics(ctx, &set_plan, &executed.memory);
         for d in &executed.done {

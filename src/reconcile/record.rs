@@ -27,7 +27,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource};
 use tollfree_plan::{IntentKind, Memory, NumberState, SetInput, SetPlan};
 
@@ -364,35 +363,84 @@ pub fn condition_events(
     out
 }
 
+/// How long an identical Event (same set, reason and note) is not repeated.
+pub const REPEAT_QUIET: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
+/// Publishes Events (events.k8s.io/v1) as `tollfree-operator`.
+///
+/// kube-runtime's `Recorder` folds every Event with the same reason into one
+/// series showing the *first* note — two purchases in a row would show one
+/// order ID. Each Event here is its own object instead, and an identical one
+/// (same set, reason and note) is not repeated within [`REPEAT_QUIET`].
+#[derive(Debug, Default)]
+pub struct EventLog {
+    recent: std::sync::Mutex<BTreeMap<(String, String, String), Timestamp>>,
+}
+
+impl EventLog {
+    /// Whether an Event `(uid, reason, note)` should go out at `now` (and
+    /// remembers it if so).
+    pub fn should_publish(&self, uid: &str, reason: &str, note: &str, now: Timestamp) -> bool {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.retain(|_, at| now.duration_since(*at) < REPEAT_QUIET);
+        let key = (uid.to_owned(), reason.to_owned(), note.to_owned());
+        if recent.contains_key(&key) {
+            return false;
+        }
+        recent.insert(key, now);
+        true
+    }
+}
+
+/// The note of an Event: at most 1 kB.
+fn short_note(note: &str) -> String {
+    let mut note = note.to_owned();
+    if note.len() > 1000 {
+        let mut cut = 1000;
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+    }
+    note
+}
+
 /// Publishes `events` about `obj`. A failure to publish is logged, never
 /// fatal: Events are for people, the status is the record.
-pub async fn publish(ctx: &Context, obj: &TollFreeNumberSet, events: &[EventSpec]) {
+pub async fn publish(ctx: &Context, log: &EventLog, obj: &TollFreeNumberSet, events: &[EventSpec]) {
+    use k8s_openapi::api::events::v1::Event;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+
     if events.is_empty() {
         return;
     }
     let reference = obj.object_ref(&());
+    let uid = obj.metadata.uid.clone().unwrap_or_default();
+    let namespace = obj.metadata.namespace.clone().unwrap_or_default();
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    let api: Api<Event> = Api::namespaced(ctx.client.clone(), &namespace);
     for e in events {
-        // Events notes are limited to 1 kB.
-        let mut note = e.note.clone();
-        if note.len() > 1000 {
-            let mut cut = 1000;
-            while !note.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            note.truncate(cut);
+        let now = Timestamp::now();
+        if !log.should_publish(&uid, &e.reason, &e.note, now) {
+            continue;
         }
         let event = Event {
-            type_: if e.warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
+            metadata: ObjectMeta {
+                name: Some(format!("{name}.{:x}", now.as_nanosecond())),
+                namespace: Some(namespace.clone()),
+                ..ObjectMeta::default()
             },
-            reason: e.reason.clone(),
-            note: Some(note),
-            action: e.action.to_owned(),
-            secondary: None,
+            event_time: Some(MicroTime(now)),
+            type_: Some(if e.warning { "Warning" } else { "Normal" }.to_owned()),
+            reason: Some(e.reason.clone()),
+            action: Some(e.action.to_owned()),
+            note: Some(short_note(&e.note)),
+            regarding: Some(reference.clone()),
+            reporting_controller: Some(CONTROLLER_NAME.to_owned()),
+            reporting_instance: Some(ctx.settings.instance.clone()),
+            ..Event::default()
         };
-        if let Err(err) = ctx.recorder.publish(&event, &reference).await {
+        if let Err(err) = api.create(&kube::api::PostParams::default(), &event).await {
             tracing::warn!(reason = %e.reason, error = %err, "cannot publish an Event");
         }
     }
@@ -496,6 +544,25 @@ mod tests {
             held_action(HoldKind::OverBudget, "o"),
         ]);
         assert!(hold_events(None, &s).iter().all(|e| !e.warning));
+    }
+
+    #[test]
+    fn an_identical_event_is_not_repeated_for_a_while() {
+        let log = EventLog::default();
+        let t0 = Timestamp::UNIX_EPOCH;
+        let later = |mins| t0 + jiff::SignedDuration::from_mins(mins);
+        assert!(log.should_publish("u", "PoolExhausted", "none in 888", t0));
+        assert!(!log.should_publish("u", "PoolExhausted", "none in 888", later(5)));
+        assert!(
+            log.should_publish("u", "PoolExhausted", "none in 877", later(5)),
+            "another note"
+        );
+        assert!(
+            log.should_publish("v", "PoolExhausted", "none in 888", later(5)),
+            "another set"
+        );
+        assert!(log.should_publish("u", "PoolExhausted", "none in 888", later(11)));
+        assert_eq!(short_note(&"x".repeat(2000)).len(), 1000);
     }
 
     #[test]
