@@ -124,6 +124,15 @@ async fn a_set_converges_and_a_second_apply_buys_nothing() {
         .iter()
         .filter(|e| e.kind == LedgerKind::Purchase)
         .collect();
+    let reserves = ledger
+        .iter()
+        .filter(|e| e.kind == LedgerKind::Reserve)
+        .count();
+    assert_eq!(
+        (reserves, purchases.len()),
+        (2, 2),
+        "one reservation and one order per package: {ledger:#?}"
+    );
     let bought: Vec<&String> = purchases.iter().flat_map(|e| &e.numbers).collect();
     let unique: BTreeSet<&String> = bought.iter().copied().collect();
     assert_eq!(bought.len(), 4, "{ledger:#?}");
@@ -208,5 +217,73 @@ async fn a_set_converges_and_a_second_apply_buys_nothing() {
         again.status.as_ref().map(|s| &s.orders),
         Some(&status.orders)
     );
+
+    // Deleting the set (policy.disconnect defaults to Deny) releases it at
+    // once and retains its numbers.
+    ControlPlane::shared().kubectl_ok(&[
+        "delete",
+        "tfns",
+        "support-lines",
+        "-n",
+        ns.name(),
+        "--wait=false",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sets.get_opt("support-lines").await.expect("get").is_some() {
+        assert!(Instant::now() < deadline, "the finalizer was not removed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(sim.sim().inventory().len(), 4, "numbers retained");
+    assert!(
+        sim.sim()
+            .ledger()
+            .iter()
+            .all(|e| e.kind != LedgerKind::Disconnect)
+    );
+    operator.terminate(Duration::from_secs(10));
+}
+
+/// A set whose Secret is missing is Stalled with a message that says what to
+/// do; creating the Secret is enough (the operator watches Secrets).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_secret_stalls_the_set_until_it_is_created() {
+    let sim = TestSim::with_config(SimConfig {
+        order_delay: Duration::from_millis(200),
+        ..SimConfig::default()
+    });
+    let ns = TestNs::create();
+    let mut operator = Operator::builder(sim.url())
+        .namespace(ns.name())
+        .arg("--resync-interval")
+        .arg(&format!("{}s", RESYNC.as_secs()))
+        .start();
+    operator.wait_ready(Duration::from_secs(60)).await;
+    let client = ControlPlane::shared().kube_client().await;
+    let sets: Api<TollFreeNumberSet> = Api::namespaced(client, ns.name());
+    ns.apply(SET);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let set = sets.get("support-lines").await.expect("set");
+        let stalled = set.status.as_ref().and_then(|s| s.condition("Stalled"));
+        if let Some(c) = stalled.filter(|c| c.status == "True") {
+            assert_eq!(c.reason, "CredentialsInvalid");
+            assert!(
+                c.message.contains("intelepeer-account not found")
+                    && c.message.contains("'username' and 'password'"),
+                "{}",
+                c.message
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", summary(Some(&set)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(sim.sim().ledger().is_empty());
+
+    let started = Instant::now();
+    ns.create_account_secret("intelepeer-account");
+    ready_within(&sets, "support-lines", Duration::from_secs(30)).await;
+    eprintln!("Ready {:?} after the Secret was created", started.elapsed());
     operator.terminate(Duration::from_secs(10));
 }
