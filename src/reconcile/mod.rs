@@ -172,6 +172,7 @@ pub struct Reconciler {
     store: Store<TollFreeNumberSet>,
     journal: Journal,
     events: record::EventLog,
+    unresolved: observe::Unresolved,
     locks: Mutex<HashMap<VendorIdentity, Arc<tokio::sync::Mutex<()>>>>,
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -200,6 +201,7 @@ impl Reconciler {
             store,
             journal: Journal::default(),
             events: record::EventLog::default(),
+            unresolved: observe::Unresolved::default(),
             locks: Mutex::default(),
             failures: Mutex::default(),
         }
@@ -384,7 +386,7 @@ impl Reconciler {
             .collect();
         self.journal.retain(&live);
         let all: Vec<TollFreeNumberSet> = stored.iter().map(|s| self.journal.overlay(s)).collect();
-        let peers = observe::peers(ctx, &all, account.key.identity(), &id).await;
+        let peers = observe::peers(ctx, &self.unresolved, &all, account.key.identity(), &id).await;
 
         // ... and its inventory.
         let max_age = observe::inventory_max_age(&this.memory, deleting, resync);

@@ -12,9 +12,11 @@
 //!
 //! Nothing here calls a vendor mutation or writes to Kubernetes.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tollfree_plan::{Memory, SetId, SetInput};
 
@@ -103,12 +105,37 @@ pub fn select_peers<'a>(
     peers
 }
 
+/// How long a Secret that could not be read is not read again on behalf of
+/// another set (its own set's reconciles still read it every time).
+pub const UNRESOLVED_QUIET: Duration = Duration::from_secs(30);
+
+/// Secrets of other sets that could not be read lately, so that a set with a
+/// missing Secret does not cost every other reconcile a read.
+#[derive(Debug, Default)]
+pub struct Unresolved(Mutex<HashMap<(String, String), Instant>>);
+
+impl Unresolved {
+    fn recently_failed(&self, key: &(String, String)) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, at| at.elapsed() < UNRESOLVED_QUIET);
+        map.contains_key(key)
+    }
+
+    fn failed(&self, key: (String, String)) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, Instant::now());
+    }
+}
+
 /// Every other set of the vendor account `identity`, from `sets` (the
 /// controller's store, with the statuses this operator last wrote). A set
 /// whose Secret was never resolved is resolved now (one read of its Secret,
 /// then cached); a set whose Secret cannot be read is not part of the account.
 pub async fn peers(
     ctx: &Context,
+    unresolved: &Unresolved,
     sets: &[TollFreeNumberSet],
     identity: &VendorIdentity,
     this: &SetId,
@@ -123,10 +150,12 @@ pub async fn peers(
                 .is_none()
                 .then_some((ns, secret))
         })
+        .filter(|key| !unresolved.recently_failed(key))
         .collect();
     for (ns, secret) in unknown {
         if let Err(e) = ctx.account(&ns, &secret).await {
             tracing::debug!(namespace = %ns, secret = %secret, error = %e.report(), "a set's account cannot be resolved; it is left out of its account's plan");
+            unresolved.failed((ns, secret));
         }
     }
     let peers = select_peers(sets, identity, this, |ns, secret| {
