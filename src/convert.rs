@@ -800,15 +800,23 @@ fn planned_action(action: &plan::Action, hold: Option<&plan::Hold>, hash: &str) 
             package,
             reservation_id,
             numbers,
+            retry,
         } => {
             out.action = ActionKind::Purchase;
             out.package_id = Some(package.get());
             out.numbers = strings(numbers);
             out.reservation_id = Some(reservation_id.to_string());
-            out.message = format!(
-                "purchase {} (reservation {reservation_id}) into package {package}",
-                n(numbers)
-            );
+            out.message = if *retry {
+                format!(
+                    "send again the unanswered purchase of {} (reservation {reservation_id}) into package {package}; a reservation is bought at most once",
+                    n(numbers)
+                )
+            } else {
+                format!(
+                    "purchase {} (reservation {reservation_id}) into package {package}",
+                    n(numbers)
+                )
+            };
         }
         plan::Action::Move { package, numbers } => {
             out.action = ActionKind::Move;
@@ -1853,9 +1861,20 @@ spec:
                     package: pkg(5),
                     reservation_id: rid("ABC-1"),
                     numbers: vec![n("+18005550100")],
+                    retry: false,
                 },
                 plan::Hold::Suspended,
                 "purchase 1 number (reservation ABC-1) into package 5 — spec.suspend is true",
+            ),
+            (
+                plan::Action::Purchase {
+                    package: pkg(5),
+                    reservation_id: rid("ABC-1"),
+                    numbers: vec![n("+18005550100")],
+                    retry: true,
+                },
+                plan::Hold::Suspended,
+                "send again the unanswered purchase of 1 number (reservation ABC-1) into package 5; a reservation is bought at most once — spec.suspend is true",
             ),
             (
                 plan::Action::Disconnect {

@@ -12,7 +12,10 @@
 //! An `Acquire` searches the pool first (skipping every number any set of the
 //! account claims), then reserves like a `Reserve`. A `Purchase` turns the
 //! recorded Reserve intent into a Purchase intent in place, as the planner
-//! expects.
+//! expects. A `Purchase` with `retry` sends the same purchase again for an
+//! unanswered Purchase intent (same reservation, referenceID and package): it
+//! writes the attempt time (`started`) ahead and sends; the vendor buys a
+//! reservation at most once, so this never buys twice.
 //!
 //! What a failure does to the intent depends on what it proves:
 //!
@@ -20,10 +23,11 @@
 //! |---|---|
 //! | success | answer recorded |
 //! | reserve: "Number(s) not available" | dropped; declared numbers recorded in `memory.unavailable` |
+//! | purchase: "Number(s) not available" | first attempt: dropped (the reservation lost its numbers; nothing was bought). Re-sent purchase: kept — the earlier attempt probably bought them (or the reservation lapsed); `reserved_until` set to now so it is not sent again; the inventory (or the settle window) decides. Never reserved again. |
 //! | 409 conflicting order (move, disconnect) | dropped; a later listing re-plans it |
 //! | 409 already pending disconnect / not assigned | kept: the next trusted listing resolves it |
-//! | any other refusal (4xx, 429, 503, connect failure) | dropped (a purchase reverts to its reservation); the reconcile fails and backs off |
-//! | no answer (timeout, dropped connection, other 5xx) | kept as sent: the vendor may have acted; the inventory decides. Never re-sent. |
+//! | any other refusal (4xx, 429, 503, connect failure) | dropped (a first purchase reverts to its reservation; a re-sent one stays a Purchase intent); the reconcile fails and backs off |
+//! | no answer (timeout, dropped connection, other 5xx) | kept as sent: the vendor may have acted; the inventory decides. A purchase may be re-sent by the planner (same reservation) once `PURCHASE_RETRY_DELAY` passed and while its reservation is live. |
 //!
 //! Nothing here is retried: the vendor client already retried what was safe,
 //! and the next reconcile re-plans from a fresh listing.
@@ -345,8 +349,27 @@ pub async fn execute<V: Vendor, L: IntentLog>(
                 package,
                 reservation_id,
                 numbers,
+                retry: false,
             } => {
                 purchase(
+                    vendor,
+                    log,
+                    job,
+                    &mut run,
+                    n,
+                    *package,
+                    reservation_id,
+                    numbers,
+                )
+                .await
+            }
+            Action::Purchase {
+                package,
+                reservation_id,
+                numbers,
+                retry: true,
+            } => {
+                purchase_again(
                     vendor,
                     log,
                     job,
@@ -547,20 +570,7 @@ async fn purchase<V: Vendor, L: IntentLog>(
         run.memory.intents[k] = reservation;
         return Err(e);
     }
-    let d = job.order_defaults;
-    let mut request = intelepeer::PurchaseRequest::by_reservations(
-        [reservation_id.clone()],
-        package,
-        d.service_area,
-    )
-    .my_resp_org(d.my_resp_org)
-    .reference_id(reference);
-    if let Some(email) = &d.email {
-        request = request.email(email.clone());
-    }
-    if let Some(notes) = &d.notes {
-        request = request.notes(notes.clone());
-    }
+    let request = purchase_request(job, package, reservation_id, reference);
     run.sent = true;
     match vendor.purchase(&request).await {
         Ok(order_id) => {
@@ -593,7 +603,8 @@ async fn purchase<V: Vendor, L: IntentLog>(
         }
         Err(e) => {
             // The purchase may have happened: the Purchase intent stays and
-            // the inventory decides. It is never sent again.
+            // the inventory decides (the planner may send the same purchase
+            // again while the reservation is live: bought at most once).
             run.refusals.push(Refusal {
                 reason: "PurchaseUnconfirmed",
                 message: format!(
@@ -601,6 +612,118 @@ async fn purchase<V: Vendor, L: IntentLog>(
                     numbers_text(numbers)
                 ),
             });
+            Err(vendor_error(job, e))
+        }
+    }
+}
+
+/// The purchase of one reservation, with the set's order defaults.
+fn purchase_request(
+    job: &Job<'_>,
+    package: PackageId,
+    reservation_id: &ReservationId,
+    reference: String,
+) -> intelepeer::PurchaseRequest {
+    let d = job.order_defaults;
+    let mut request = intelepeer::PurchaseRequest::by_reservations(
+        [reservation_id.clone()],
+        package,
+        d.service_area,
+    )
+    .my_resp_org(d.my_resp_org)
+    .reference_id(reference);
+    if let Some(email) = &d.email {
+        request = request.email(email.clone());
+    }
+    if let Some(notes) = &d.notes {
+        request = request.notes(notes.clone());
+    }
+    request
+}
+
+/// Sends again the purchase of an unanswered Purchase intent: the same
+/// reservation, referenceID and package. The attempt time is written ahead
+/// (`started`, so the planner waits `PURCHASE_RETRY_DELAY` before another
+/// attempt). The intent is never dropped here and the reservation never
+/// renewed: a refusal may follow an earlier attempt that bought the numbers.
+#[allow(clippy::too_many_arguments)]
+async fn purchase_again<V: Vendor, L: IntentLog>(
+    vendor: &V,
+    log: &mut L,
+    job: &Job<'_>,
+    run: &mut Executed,
+    n: usize,
+    package: PackageId,
+    reservation_id: &ReservationId,
+    numbers: &[E164],
+) -> Result<(), Error> {
+    let Some(k) = run.memory.intents.iter().position(|i| {
+        i.kind == IntentKind::Purchase
+            && i.order_id.is_none()
+            && i.reservation_id.as_ref() == Some(reservation_id)
+    }) else {
+        return Err(Error::Executor {
+            set: job.set.to_string(),
+            reason: format!(
+                "re-sent purchase of reservation {reservation_id}, which no unanswered purchase intent records"
+            ),
+        });
+    };
+    let previous = run.memory.intents[k].clone();
+    let package = previous.package.unwrap_or(package);
+    let reference = previous
+        .reference_id
+        .clone()
+        .unwrap_or_else(|| reference_id(job.uid_prefix, job.now, n));
+    {
+        let i = &mut run.memory.intents[k];
+        i.package = Some(package);
+        i.reference_id = Some(reference.clone());
+        i.started = job.now;
+    }
+    if let Err(e) = log.write_ahead(&run.memory).await {
+        run.memory.intents[k] = previous;
+        return Err(e);
+    }
+    let request = purchase_request(job, package, reservation_id, reference);
+    run.sent = true;
+    match vendor.purchase(&request).await {
+        Ok(order_id) => {
+            run.memory.intents[k].order_id = Some(order_id);
+            run.done.push(Done::Purchased {
+                package,
+                numbers: numbers.to_vec(),
+                order_id,
+                reservation_id: reservation_id.clone(),
+            });
+            Ok(())
+        }
+        Err(intelepeer::Error::NotAvailable) => {
+            // The reservation was already ordered (most likely by the attempt
+            // whose answer was lost) or has lapsed. Kept for the inventory to
+            // resolve; marked spent so it is not sent again.
+            run.memory.intents[k].reserved_until = Some(job.now);
+            run.refusals.push(Refusal {
+                reason: "PurchaseUnconfirmed",
+                message: format!(
+                    "IntelePeer refused the re-sent purchase of reservation {reservation_id} ({}): not available — the earlier attempt probably bought them (or the reservation lapsed); waiting for the inventory to show them (never bought twice, never reserved again)",
+                    numbers_text(numbers)
+                ),
+            });
+            Ok(())
+        }
+        Err(e) => {
+            // Refused or unanswered: the earlier attempt may still have
+            // bought the numbers, so the Purchase intent stays as written.
+            if !refused(&e) {
+                run.refusals.push(Refusal {
+                    reason: "PurchaseUnconfirmed",
+                    message: format!(
+                        "no answer to the re-sent purchase of reservation {reservation_id} ({}): {e}; waiting for the inventory to show the numbers (never bought twice)",
+                        numbers_text(numbers)
+                    ),
+                });
+            }
             Err(vendor_error(job, e))
         }
     }
@@ -785,9 +908,15 @@ mod tests {
         }
         async fn purchase(
             &self,
-            _r: &intelepeer::PurchaseRequest,
+            r: &intelepeer::PurchaseRequest,
         ) -> Result<OrderId, intelepeer::Error> {
-            self.log("purchase".into());
+            let ids: Vec<&str> = r.reservation_ids.iter().map(|i| i.as_str()).collect();
+            self.log(format!(
+                "purchase {} into {} ref {}",
+                ids.join(","),
+                r.package_id,
+                r.reference_id.as_deref().unwrap_or("-")
+            ));
             self.next_order()
         }
         async fn change_package(
@@ -974,6 +1103,7 @@ mod tests {
             package: pkg(7),
             reservation_id: rid.clone(),
             numbers: vec![n("+18885550100")],
+            retry: false,
         };
         let out = run(execute(
             &vendor,
@@ -1023,6 +1153,7 @@ mod tests {
             package: pkg(7),
             reservation_id: rid.clone(),
             numbers: vec![n("+18885550100")],
+            retry: false,
         };
         let out = run(execute(
             &vendor,
@@ -1044,7 +1175,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unanswered_purchase_stays_in_flight_and_is_never_resent() {
+    fn an_unanswered_purchase_stays_in_flight_for_the_inventory_to_decide() {
         let (set, d, claimed) = (ids(), OrderDefaults::default(), BTreeSet::new());
         let rid = fresh_reservation_id(&set).expect("rid");
         let vendor = Fake::default();
@@ -1060,6 +1191,7 @@ mod tests {
             package: pkg(7),
             reservation_id: rid.clone(),
             numbers: vec![n("+18885550100")],
+            retry: false,
         };
         let out = run(execute(
             &vendor,
@@ -1072,6 +1204,182 @@ mod tests {
         assert_eq!(out.memory.intents[0].kind, IntentKind::Purchase);
         assert_eq!(out.memory.intents[0].order_id, None);
         assert_eq!(out.refusals[0].reason, "PurchaseUnconfirmed");
+    }
+
+    /// A Purchase intent whose answer was never recorded, last sent at the
+    /// epoch, its reservation live until 2025-01-01T00:30:00Z.
+    fn unanswered(rid: &ReservationId) -> Memory {
+        let mut memory = reserved(rid);
+        let i = &mut memory.intents[0];
+        i.kind = IntentKind::Purchase;
+        i.reference_id = Some("tfns-0123abcd-1".into());
+        i.reserved_until = Some("2025-01-01T00:30:00Z".parse().expect("ts"));
+        memory
+    }
+
+    fn resend(rid: &ReservationId) -> Action {
+        Action::Purchase {
+            package: pkg(7),
+            reservation_id: rid.clone(),
+            numbers: vec![n("+18885550100")],
+            retry: true,
+        }
+    }
+
+    #[test]
+    fn a_resent_purchase_is_the_same_purchase_written_ahead_with_its_attempt_time() {
+        let (set, d, claimed) = (ids(), OrderDefaults::default(), BTreeSet::new());
+        let rid = fresh_reservation_id(&set).expect("rid");
+        let vendor = Fake::default();
+        vendor.order.lock().expect("lock").push(Ok(OrderId(42)));
+        let mut log = Log::default();
+        let job = job(&set, &d, &claimed);
+        let out = run(execute(
+            &vendor,
+            &mut log,
+            &job,
+            &[resend(&rid)],
+            unanswered(&rid),
+        ));
+        assert!(out.error.is_none());
+        assert_eq!(
+            *vendor.calls.lock().expect("lock"),
+            [format!("purchase {rid} into 7 ref tfns-0123abcd-1")],
+            "same reservation, package and referenceID"
+        );
+        let written = &log.writes[0][0];
+        assert_eq!(
+            written.started, job.now,
+            "attempt time written before the call"
+        );
+        assert_eq!(written.order_id, None);
+        let i = &out.memory.intents[0];
+        assert_eq!(
+            (i.kind, i.order_id, i.reference_id.as_deref()),
+            (
+                IntentKind::Purchase,
+                Some(OrderId(42)),
+                Some("tfns-0123abcd-1")
+            )
+        );
+        assert!(matches!(
+            &out.done[0],
+            Done::Purchased {
+                order_id: OrderId(42),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_resent_purchase_refused_as_not_available_keeps_the_intent_and_reserves_nothing() {
+        let (set, d, claimed) = (ids(), OrderDefaults::default(), BTreeSet::new());
+        let rid = fresh_reservation_id(&set).expect("rid");
+        let vendor = Fake::default();
+        vendor
+            .order
+            .lock()
+            .expect("lock")
+            .push(Err(intelepeer::Error::NotAvailable));
+        let mut log = Log::default();
+        let job = job(&set, &d, &claimed);
+        let out = run(execute(
+            &vendor,
+            &mut log,
+            &job,
+            &[resend(&rid)],
+            unanswered(&rid),
+        ));
+        assert!(out.error.is_none(), "handled: the inventory decides");
+        assert_eq!(out.memory.intents.len(), 1, "never dropped");
+        let i = &out.memory.intents[0];
+        assert_eq!((i.kind, i.order_id), (IntentKind::Purchase, None));
+        assert_eq!(i.started, job.now);
+        assert_eq!(
+            i.reserved_until,
+            Some(job.now),
+            "the reservation is spent: not sent again"
+        );
+        assert!(out.memory.unavailable.is_empty());
+        assert_eq!(out.refusals[0].reason, "PurchaseUnconfirmed");
+        assert!(
+            out.refusals[0].message.contains("never reserved again"),
+            "{}",
+            out.refusals[0].message
+        );
+        assert_eq!(vendor.calls.lock().expect("lock").len(), 1);
+    }
+
+    #[test]
+    fn a_first_purchase_refused_as_not_available_drops_the_intent() {
+        let (set, d, claimed) = (ids(), OrderDefaults::default(), BTreeSet::new());
+        let rid = fresh_reservation_id(&set).expect("rid");
+        let vendor = Fake::default();
+        vendor
+            .order
+            .lock()
+            .expect("lock")
+            .push(Err(intelepeer::Error::NotAvailable));
+        let mut log = Log::default();
+        let action = Action::Purchase {
+            package: pkg(7),
+            reservation_id: rid.clone(),
+            numbers: vec![n("+18885550100")],
+            retry: false,
+        };
+        let out = run(execute(
+            &vendor,
+            &mut log,
+            &job(&set, &d, &claimed),
+            &[action],
+            reserved(&rid),
+        ));
+        assert!(out.error.is_none());
+        assert!(out.memory.intents.is_empty());
+        assert_eq!(out.refusals[0].reason, "ReservationLost");
+    }
+
+    #[test]
+    fn a_resent_purchase_refused_otherwise_stays_a_purchase_intent() {
+        let (set, d, claimed) = (ids(), OrderDefaults::default(), BTreeSet::new());
+        let rid = fresh_reservation_id(&set).expect("rid");
+        let vendor = Fake::default();
+        vendor
+            .order
+            .lock()
+            .expect("lock")
+            .push(Err(intelepeer::Error::RateLimited { retry_after: None }));
+        let mut log = Log::default();
+        let job = job(&set, &d, &claimed);
+        let out = run(execute(
+            &vendor,
+            &mut log,
+            &job,
+            &[resend(&rid)],
+            unanswered(&rid),
+        ));
+        assert!(out.error.is_some(), "backs off");
+        let i = &out.memory.intents[0];
+        assert_eq!((i.kind, i.order_id), (IntentKind::Purchase, None));
+        assert_eq!(i.started, job.now);
+    }
+
+    #[test]
+    fn a_resent_purchase_without_its_intent_calls_nothing() {
+        let (set, d, claimed) = (ids(), OrderDefaults::default(), BTreeSet::new());
+        let rid = fresh_reservation_id(&set).expect("rid");
+        let vendor = Fake::default();
+        let mut log = Log::default();
+        let out = run(execute(
+            &vendor,
+            &mut log,
+            &job(&set, &d, &claimed),
+            &[resend(&rid)],
+            reserved(&rid),
+        ));
+        assert!(out.error.is_some());
+        assert!(vendor.calls.lock().expect("lock").is_empty());
+        assert!(log.writes.is_empty());
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! 2. **Reservations.** A recorded reservation is purchased only if every
 //!    number in it is still wanted (declared here, or needed by an `acquire`
 //!    request); otherwise it is left to expire — buying it would buy numbers
-//!    nobody wants.
+//!    nobody wants. The same holds for sending again a purchase that never
+//!    recorded an order ID (`intents::purchase_retry_due`).
 //! 3. **Acquire requests**, per package: owned acquired numbers in the package
 //!    count first (the lowest `count` are kept; the highest surplus leave like
 //!    removed numbers), then purchases in flight, then spare acquired numbers
@@ -176,6 +177,7 @@ pub fn plan_set(
             package,
             reservation_id: rid.clone(),
             numbers: intent.numbers.clone(),
+            retry: false,
         });
     }
 
@@ -213,15 +215,48 @@ pub fn plan_set(
         }
     }
     let mut need: BTreeMap<PackageId, u64> = BTreeMap::new();
+    let mut overfilled: BTreeSet<PackageId> = BTreeSet::new();
     for (&p, a) in &want.acquires {
         let kept = kept_acquired
             .iter()
             .filter(|n| owned.get(*n).is_some_and(|o| o.package == p))
             .count() as u64;
+        let in_flight = purchasing.get(&p).copied().unwrap_or(0);
+        if kept.saturating_add(in_flight) > u64::from(a.count) {
+            overfilled.insert(p);
+        }
         let missing = u64::from(a.count)
             .saturating_sub(kept)
-            .saturating_sub(purchasing.get(&p).copied().unwrap_or(0));
+            .saturating_sub(in_flight);
         need.insert(p, missing);
+    }
+    // Purchase intents to send again (`intents::purchase_retry_due`: no order
+    // ID, numbers not in the inventory, reservation live): the same purchase,
+    // and only while every number is still wanted — declared here, or bought
+    // for an acquire request that purchases in flight do not overfill.
+    for &k in &flight.retry_due {
+        let Some(intent) = flight.intents.get(k) else {
+            continue;
+        };
+        let (Some(p), Some(rid)) = (intent.package, &intent.reservation_id) else {
+            continue;
+        };
+        let for_acquire =
+            intent.acquired && want.acquires.contains_key(&p) && !overfilled.contains(&p);
+        if !intent
+            .numbers
+            .iter()
+            .all(|n| won(n) && (want.declared.contains_key(n) || for_acquire))
+        {
+            continue;
+        }
+        purchase_unit[k] = Some(units.len());
+        units.push(Unit::Purchase {
+            package: p,
+            reservation_id: rid.clone(),
+            numbers: intent.numbers.clone(),
+            retry: true,
+        });
     }
     // Spare acquired numbers move into requests that are short (never
     // disconnect + buy): the lowest matching ones first.
@@ -299,6 +334,7 @@ pub fn plan_set(
                 package: p,
                 reservation_id: rid.clone(),
                 numbers: intent.numbers.clone(),
+                retry: false,
             });
         }
     }
@@ -508,18 +544,21 @@ pub fn plan_set(
                         ),
                     ),
                 },
-                IntentKind::Purchase if purchase_unconfirmed(intent, now) => Line::Fixed(
-                    NumberState::Purchasing,
-                    format!(
-                        "purchase into package {package} not in the inventory after {} ({order}); \
-                         check with the vendor — never re-bought automatically",
-                        crate::SETTLE_WINDOW
+                IntentKind::Purchase => match purchase_unit[k] {
+                    Some(u) => Line::Unit(u, Step::Retry),
+                    None if purchase_unconfirmed(intent, now) => Line::Fixed(
+                        NumberState::Purchasing,
+                        format!(
+                            "purchase into package {package} not in the inventory after {} ({order}); \
+                             check with the vendor — never re-bought automatically",
+                            crate::SETTLE_WINDOW
+                        ),
                     ),
-                ),
-                IntentKind::Purchase => Line::Fixed(
-                    NumberState::Purchasing,
-                    format!("purchasing into package {package} ({order})"),
-                ),
+                    None => Line::Fixed(
+                        NumberState::Purchasing,
+                        format!("purchasing into package {package} ({order})"),
+                    ),
+                },
                 IntentKind::Move => Line::Fixed(
                     NumberState::Moving,
                     match current {

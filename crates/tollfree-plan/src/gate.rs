@@ -21,9 +21,10 @@
 //!    [`Hold::AwaitingApproval`]. Budgets come before approval so the hash
 //!    covers exactly what would run in this sync.
 //!
-//! Purchasing a recorded reservation is never held for approval: the
-//! reservation exists only because its Reserve or Acquire action ran, which
-//! under `Approve` required the approval of the purchase it leads to.
+//! Purchasing a recorded reservation (or re-sending that purchase) is never
+//! held for approval: the reservation exists only because its Reserve or
+//! Acquire action ran, which under `Approve` required the approval of the
+//! purchase it leads to.
 //!
 //! Survivors are batched (rule 9): one Reserve and one Move per package, one
 //! Disconnect for the set, chunked at [`BATCH_LIMIT`] numbers; actions are
@@ -52,6 +53,8 @@ pub enum Unit {
         reservation_id: ReservationId,
         /// Its numbers.
         numbers: Vec<E164>,
+        /// Sent again for a Purchase intent without an order ID.
+        retry: bool,
     },
     /// Reserve one declared number.
     Reserve {
@@ -372,10 +375,12 @@ fn batch<'p>(units: &[Unit], parts: impl Iterator<Item = &'p Part>) -> Vec<Actio
                 package,
                 reservation_id,
                 numbers,
+                retry,
             } => out.push(Action::Purchase {
                 package: *package,
                 reservation_id: reservation_id.clone(),
                 numbers: numbers.clone(),
+                retry: *retry,
             }),
             Unit::Reserve { package, number } => {
                 reserves.entry(*package).or_default().push(number.clone());

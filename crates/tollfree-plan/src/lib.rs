@@ -48,10 +48,25 @@ pub use ownership::claimed_numbers;
 pub const RESERVATION_FALLBACK: SignedDuration = SignedDuration::from_mins(45);
 
 /// How long an order may take to show in the inventory. A purchase still not
-/// visible after this is reported `OrderUnconfirmed` (Stalled) and is never
-/// bought again automatically; a move still not visible is re-planned (a move
-/// costs nothing and re-sending it is harmless).
+/// visible this long after it was last sent is reported `OrderUnconfirmed`
+/// (Stalled) and is never bought again automatically; a move still not
+/// visible is re-planned (a move costs nothing and re-sending it is harmless).
 pub const SETTLE_WINDOW: SignedDuration = SignedDuration::from_hours(1);
+
+/// How long after a purchase was last sent, without an order ID recorded, the
+/// same purchase may be sent again — if its numbers are not in the inventory
+/// and its reservation is still live (`reserved_until` known and later than
+/// now). Long enough for an answered purchase to have been recorded (the
+/// executor writes the order ID right after the vendor answers), short enough
+/// that a crash between the write-ahead intent and the vendor call costs
+/// seconds, not [`SETTLE_WINDOW`].
+///
+/// Re-sending cannot buy twice: a purchase is by reservation ID, and the vendor
+/// purchases a reservation at most once (an ordered or expired reservation
+/// answers 409 "Number(s) not available."). The executor then keeps the intent
+/// and marks the reservation spent, so the inventory (or the settle window)
+/// decides; it never drops the intent or reserves again.
+pub const PURCHASE_RETRY_DELAY: SignedDuration = SignedDuration::from_secs(15);
 
 /// How long a declared number the vendor refused to reserve stays
 /// `Unavailable` before the planner tries to reserve it again.

@@ -191,7 +191,10 @@ pub struct Intent {
     pub package: Option<PackageId>,
     /// The client-chosen reservation ID (reserve, purchase).
     pub reservation_id: Option<ReservationId>,
-    /// When the reservation expires, once the vendor answered.
+    /// When the reservation expires, once the vendor answered. When the
+    /// vendor refuses a re-sent purchase of it ("Number(s) not available":
+    /// already ordered, or lapsed), the executor sets it to the time of that
+    /// answer — the reservation holds nothing any more, so it is not re-sent again.
     pub reserved_until: Option<Timestamp>,
     /// The referenceID sent with the order (purchase, move, disconnect).
     pub reference_id: Option<String>,
@@ -199,7 +202,8 @@ pub struct Intent {
     pub order_id: Option<OrderId>,
     /// `true` when made for an `acquire` request.
     pub acquired: bool,
-    /// When the intent was recorded.
+    /// When the intent was recorded; for a purchase, when it was last sent
+    /// (written ahead of each attempt).
     pub started: Timestamp,
 }
 
@@ -295,6 +299,14 @@ pub enum Action {
         reservation_id: ReservationId,
         /// The reserved numbers.
         numbers: Vec<E164>,
+        /// `false`: the first purchase of a recorded Reserve intent. `true`:
+        /// the same purchase (same reservation, referenceID and package) sent
+        /// again for a Purchase intent that never got an order ID and whose
+        /// numbers are not in the inventory, while the reservation is live
+        /// (see [`PURCHASE_RETRY_DELAY`](crate::PURCHASE_RETRY_DELAY)). The
+        /// vendor buys a reservation at most once, so this cannot buy twice.
+        #[serde(default, skip_serializing_if = "is_false")]
+        retry: bool,
     },
     /// Change the package of owned numbers.
     Move {
@@ -308,6 +320,10 @@ pub enum Action {
         /// The numbers.
         numbers: Vec<E164>,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Why an action is not executed now.
@@ -403,8 +419,10 @@ pub enum Reason {
     GracePeriod,
     /// A purchase was ordered (or may have been: the answer was lost) but its
     /// numbers are still not in the inventory after
-    /// [`SETTLE_WINDOW`](crate::SETTLE_WINDOW). The planner never buys again on
-    /// its own: a person checks the order with the vendor.
+    /// [`SETTLE_WINDOW`](crate::SETTLE_WINDOW) since it was last sent. The
+    /// planner never buys again on its own (it re-sends the same purchase only
+    /// while the reservation is live, which cannot buy twice): a person checks
+    /// the order with the vendor.
     OrderUnconfirmed,
 }
 

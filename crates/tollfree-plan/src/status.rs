@@ -45,6 +45,8 @@ pub enum Step {
     Reserve,
     /// Purchase a recorded reservation.
     Purchase,
+    /// Send a purchase again whose first attempt recorded no order ID.
+    Retry,
     /// Move from a package.
     Move {
         /// The number's current package.
@@ -162,6 +164,20 @@ pub fn render(
                         why(&h)
                     ),
                 ),
+                (Step::Retry, Outcome::Run) => (
+                    NumberState::Purchasing,
+                    "purchase sent without an answer and not in the inventory; \
+                     sending the same purchase again (a reservation is bought at most once)"
+                        .to_owned(),
+                ),
+                (Step::Retry, Outcome::Held(h)) => (
+                    NumberState::Purchasing,
+                    format!(
+                        "purchase sent without an answer and not in the inventory; \
+                         sending it again held: {}",
+                        why(&h)
+                    ),
+                ),
                 (Step::Move { from }, Outcome::Run) => (
                     NumberState::Moving,
                     format!("moving from package {from} to {to}"),
@@ -230,8 +246,14 @@ pub fn describe(action: &Action) -> String {
             package,
             reservation_id,
             numbers,
+            retry,
         } => format!(
-            "purchase reservation {reservation_id} ({}) into package {package}",
+            "{} reservation {reservation_id} ({}) into package {package}",
+            if *retry {
+                "re-send the purchase of"
+            } else {
+                "purchase"
+            },
             count(numbers.len())
         ),
         Action::Move { package, numbers } => {

@@ -1,12 +1,19 @@
 //! Property tests: random accounts and sets over a small number universe (so
 //! claims collide), a model vendor, and an executor that applies plans the way
 //! the operator does — write-ahead intents, vendor calls, answers recorded —
-//! with crashes between intent and answer and lost answers.
+//! with crashes between intent and call (purchases included: the planner
+//! sends the same purchase again), lost answers, and lost answers of
+//! purchases whose order completes late (the re-sent purchase meets a
+//! consumed reservation).
 //!
 //! Checked in every plan: limits hold; only owned numbers are disconnected,
-//! only owned numbers are moved, purchases only name recorded reservations;
-//! the plan does not depend on the order of the sets (hash included).
-//! Checked by the vendor: no number is ever sold twice or sold while owned.
+//! only owned numbers are moved, purchases only name recorded reservations
+//! (a re-sent purchase: an unanswered Purchase intent whose reservation is
+//! live and whose numbers are not in the inventory); the plan does not depend
+//! on the order of the sets (hash included).
+//! Checked by the vendor: no number is ever sold twice or sold while owned;
+//! like the simulator, it refuses to purchase a reservation that was already
+//! ordered, has expired or never existed ("Number(s) not available").
 //! Checked at the end (all-Auto, generous limits): every set converged to an
 //! empty plan with no intents, and no set bought more than it needs.
 
@@ -68,8 +75,10 @@ struct Vendor {
     now: Option<Timestamp>,
     inventory: BTreeMap<E164, PackageId>,
     pool: BTreeSet<E164>,
+    /// Live reservations; an ordered or expired one is removed.
     reservations: BTreeMap<String, (Vec<E164>, Timestamp)>,
-    pending: Vec<Pending>,
+    /// Orders, with how many more steps each takes to complete.
+    pending: Vec<(u32, Pending)>,
     pending_disconnect: BTreeSet<E164>,
     sold: BTreeSet<E164>,
     next_order: u64,
@@ -88,13 +97,24 @@ impl Vendor {
 
     fn order(&mut self, pending: Pending) -> OrderId {
         self.next_order += 1;
-        self.pending.push(pending);
+        self.pending.push((0, pending));
         OrderId(800_000 + self.next_order)
+    }
+
+    /// The last order completes one step later than usual.
+    fn slow_down_last_order(&mut self) {
+        if let Some((delay, _)) = self.pending.last_mut() {
+            *delay += 1;
+        }
     }
 
     /// Orders complete, reservations expire, time passes.
     fn step(&mut self) -> Result<(), TestCaseError> {
-        for p in std::mem::take(&mut self.pending) {
+        for (delay, p) in std::mem::take(&mut self.pending) {
+            if delay > 0 {
+                self.pending.push((delay - 1, p));
+                continue;
+            }
             match p {
                 Pending::Purchase { numbers, package } => {
                     for n in numbers {
@@ -160,13 +180,15 @@ impl Vendor {
         Ok(until)
     }
 
+    /// Purchases a live reservation, at most once: an ordered, expired or
+    /// unknown reservation is "Number(s) not available" (as the simulator answers).
     fn purchase(
         &mut self,
         id: &ReservationId,
         package: PackageId,
     ) -> Result<(Vec<E164>, OrderId), Refused> {
         let Some((numbers, _)) = self.reservations.remove(id.as_str()) else {
-            return Err(Refused::Other);
+            return Err(Refused::NotAvailable);
         };
         let order = self.order(Pending::Purchase {
             numbers: numbers.clone(),
@@ -229,6 +251,9 @@ enum Fault {
     CrashBeforeCall,
     /// The call happens, the answer is lost (the reconcile goes on).
     LoseAnswer,
+    /// Like `LoseAnswer`, and a purchase order completes a sync late: the
+    /// next plan sees neither an order ID nor the numbers.
+    LoseAnswerSlowOrder,
 }
 
 struct Operator {
@@ -361,23 +386,45 @@ impl Operator {
                 Action::Purchase {
                     package,
                     reservation_id,
+                    retry,
                     ..
                 } => {
+                    // The intent the purchase is written ahead into: the
+                    // Reserve intent turns into a Purchase intent; a re-sent
+                    // purchase reuses its unanswered Purchase intent.
+                    let recorded = if *retry {
+                        IntentKind::Purchase
+                    } else {
+                        IntentKind::Reserve
+                    };
                     let Some(k) = memory.intents.iter().position(|x| {
-                        x.kind == IntentKind::Reserve
+                        x.kind == recorded
+                            && x.order_id.is_none()
                             && x.reservation_id.as_ref() == Some(reservation_id)
                     }) else {
                         return Err(TestCaseError::fail(format!(
-                            "purchase of unrecorded reservation {reservation_id}"
+                            "purchase (retry: {retry}) of unrecorded reservation {reservation_id}"
                         )));
                     };
-                    memory.intents[k].kind = IntentKind::Purchase;
-                    memory.intents[k].package = Some(*package);
-                    memory.intents[k].reference_id = Some(format!("ref-{reservation_id}"));
-                    memory.intents[k].started = now;
-                    // A purchase intent whose call never happened can only be
-                    // resolved by a person (never re-bought): crashes here are
-                    // modelled as lost answers.
+                    let x = &mut memory.intents[k];
+                    x.kind = IntentKind::Purchase;
+                    x.package = Some(*package);
+                    if x.reference_id.is_none() {
+                        x.reference_id = Some(format!("ref-{reservation_id}"));
+                    }
+                    x.started = now;
+                    // A crash before the call leaves an unanswered Purchase
+                    // intent, which the planner sends again while the
+                    // reservation is live. The model allows it when the
+                    // reservation outlives the next sync (each sync is
+                    // STEP later, so the retry has a chance); otherwise the
+                    // call is made and its answer lost.
+                    let retry_possible = x
+                        .reserved_until
+                        .is_some_and(|u| now.checked_add(STEP).is_ok_and(|next| next < u));
+                    if fault == Fault::CrashBeforeCall && retry_possible {
+                        break 'actions;
+                    }
                     match self.vendor.purchase(reservation_id, *package) {
                         Ok((numbers, order)) => {
                             let (owner, for_acquire) = self
@@ -392,12 +439,25 @@ impl Operator {
                             } else {
                                 entry.0 += numbers.len();
                             }
-                            if fault == Fault::None {
-                                memory.intents[k].order_id = Some(order);
+                            match fault {
+                                Fault::None => memory.intents[k].order_id = Some(order),
+                                Fault::LoseAnswerSlowOrder => self.vendor.slow_down_last_order(),
+                                Fault::CrashBeforeCall | Fault::LoseAnswer => {}
                             }
                         }
-                        Err(_) => {
+                        Err(Refused::NotAvailable) if *retry => {
+                            // The earlier attempt bought it (or the
+                            // reservation lapsed): kept for the inventory
+                            // to resolve, the reservation marked spent.
+                            memory.intents[k].reserved_until = Some(now);
+                        }
+                        Err(Refused::NotAvailable) => {
                             memory.intents.remove(k);
+                        }
+                        Err(Refused::Other) => {
+                            return Err(TestCaseError::fail(
+                                "the model refuses purchases only as not available",
+                            ));
                         }
                     }
                 }
@@ -566,6 +626,7 @@ fn check_plan(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
                 Action::Purchase {
                     reservation_id,
                     numbers,
+                    retry: false,
                     ..
                 } => {
                     purchases += numbers.len() as u64;
@@ -577,6 +638,44 @@ fn check_plan(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
                                 && x.reservation_id.as_ref() == Some(reservation_id)),
                         "purchase of unrecorded reservation"
                     );
+                }
+                Action::Purchase {
+                    reservation_id,
+                    numbers,
+                    retry: true,
+                    ..
+                } => {
+                    purchases += numbers.len() as u64;
+                    let intent = set.memory.intents.iter().find(|x| {
+                        x.kind == IntentKind::Purchase
+                            && x.reservation_id.as_ref() == Some(reservation_id)
+                    });
+                    let Some(intent) = intent else {
+                        return Err(TestCaseError::fail(format!(
+                            "re-sent purchase of {reservation_id}, which no Purchase intent records"
+                        )));
+                    };
+                    prop_assert!(intent.order_id.is_none(), "re-sent an answered purchase");
+                    prop_assert!(
+                        intent.reserved_until.is_some_and(|u| input.now < u),
+                        "re-sent the purchase of an expired or spent reservation"
+                    );
+                    prop_assert!(
+                        input.now
+                            >= intent
+                                .started
+                                .saturating_add(PURCHASE_RETRY_DELAY)
+                                .unwrap_or(Timestamp::MAX),
+                        "re-sent before the retry delay"
+                    );
+                    prop_assert_eq!(&intent.numbers, numbers);
+                    for n in numbers {
+                        prop_assert!(
+                            !input.inventory.numbers.contains_key(n),
+                            "re-sent the purchase of {n}, which the account owns"
+                        );
+                    }
+                    prop_assert!(inventory_check(input).is_ok());
                 }
                 Action::Move { numbers, .. } => {
                     for n in numbers {
@@ -738,6 +837,7 @@ fn account_seed() -> impl Strategy<Value = AccountSeed> {
                 6 => Just(Fault::None),
                 1 => Just(Fault::CrashBeforeCall),
                 1 => Just(Fault::LoseAnswer),
+                1 => Just(Fault::LoseAnswerSlowOrder),
             ],
             1..12,
         ),

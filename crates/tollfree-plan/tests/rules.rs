@@ -345,7 +345,8 @@ fn live_reservation_is_purchased_not_reserved_again() {
         vec![Action::Purchase {
             package: pkg(1),
             reservation_id: rid("R1"),
-            numbers: ns(&[A, B])
+            numbers: ns(&[A, B]),
+            retry: false,
         }]
     );
     assert_eq!(line(&s, A).state, NumberState::Reserved);
@@ -470,6 +471,186 @@ fn unconfirmed_purchase_stalls_naming_the_order_and_never_rebuys() {
     assert!(s.reason.is_stalled());
     assert!(s.message.contains("order 800241"), "{}", s.message);
     assert_eq!(s.memory.intents.len(), 2, "kept until a person resolves it");
+}
+
+fn retry(package: u64, id: &str, numbers: &[&str]) -> Action {
+    Action::Purchase {
+        package: pkg(package),
+        reservation_id: rid(id),
+        numbers: ns(numbers),
+        retry: true,
+    }
+}
+
+#[test]
+fn purchase_intent_without_order_is_resent_with_the_same_reservation() {
+    // The operator died after writing the Purchase intents, before the vendor
+    // answered: no order IDs, nothing in the inventory, reservations live.
+    let world = World::new().at(1).with(
+        set("s", 1)
+            .declare(1, &[A, B])
+            .acquire(5, 1, npa(&[800]))
+            .intent(purchase_intent("R1", 1, &[A, B], 0, Some(30)))
+            .intent(acquired(purchase_intent("R2", 5, &[C], 0, Some(30)))),
+    );
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![retry(1, "R1", &[A, B]), retry(5, "R2", &[C])],
+        "the same reservations, never a new Reserve or Acquire"
+    );
+    assert_eq!(
+        s.memory.intents, world.0.sets[0].memory.intents,
+        "the intents stay as recorded until the executor sends again"
+    );
+    for number in [A, B, C] {
+        assert_eq!(line(&s, number).state, NumberState::Purchasing);
+        assert!(
+            line(&s, number).message.contains("same purchase again"),
+            "{}",
+            line(&s, number).message
+        );
+    }
+    assert_eq!(line(&s, A).reservation_id, Some(rid("R1")));
+    assert_eq!(s.reason, Reason::Progressing);
+    assert!(s.hash.is_empty(), "a re-sent purchase needs no approval");
+
+    // Held like any purchase: suspend, Deny.
+    let suspended = World::new().at(1).with(
+        set("s", 1)
+            .declare(1, &[A])
+            .suspended()
+            .intent(purchase_intent("R1", 1, &[A], 0, Some(30))),
+    );
+    let s = suspended.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(
+        s.held,
+        vec![Held {
+            action: retry(1, "R1", &[A]),
+            hold: Hold::Suspended
+        }]
+    );
+    assert_eq!(line(&s, A).state, NumberState::Purchasing);
+}
+
+#[test]
+fn purchase_retry_waits_for_the_retry_delay() {
+    assert_eq!(PURCHASE_RETRY_DELAY, jiff::SignedDuration::from_secs(15));
+    let world = World::new().with(set("s", 1).declare(1, &[A]).intent(purchase_intent(
+        "R1",
+        1,
+        &[A],
+        0,
+        Some(30),
+    )));
+    let early = world.clone().at_secs(14).plan_of("s");
+    assert!(early.actions.is_empty(), "{:?}", early.actions);
+    assert_eq!(line(&early, A).state, NumberState::Purchasing);
+    assert_eq!(
+        line(&early, A).message,
+        "purchasing into package 1 (order ID unknown, reference ref-R1)"
+    );
+    assert_eq!(early.reason, Reason::Progressing);
+    let due = world.at_secs(15).plan_of("s");
+    assert_eq!(due.actions, vec![retry(1, "R1", &[A])]);
+}
+
+#[test]
+fn no_purchase_retry_after_the_reservation_expired() {
+    let world = |until: Option<i64>| {
+        World::new().with(set("s", 1).declare(1, &[A]).intent(purchase_intent(
+            "R1",
+            1,
+            &[A],
+            0,
+            until,
+        )))
+    };
+    let live = world(Some(30)).at_secs(30 * 60 - 1).plan_of("s");
+    assert_eq!(live.actions, vec![retry(1, "R1", &[A])]);
+
+    let expired = world(Some(30)).at(30).plan_of("s");
+    assert!(
+        expired.actions.is_empty() && expired.held.is_empty(),
+        "neither sent again nor reserved afresh: {:?}",
+        expired.actions
+    );
+    assert_eq!(line(&expired, A).state, NumberState::Purchasing);
+    assert_eq!(expired.memory.intents.len(), 1);
+
+    // Expiry never recorded: not known to be live, so never sent again.
+    let unknown = world(None).at(1).plan_of("s");
+    assert!(unknown.actions.is_empty(), "{:?}", unknown.actions);
+
+    // The settle window then applies as before.
+    let settled = world(Some(30)).at(61).plan_of("s");
+    assert!(settled.actions.is_empty());
+    assert_eq!(settled.reason, Reason::OrderUnconfirmed);
+    assert_eq!(settled.memory.intents.len(), 1);
+}
+
+#[test]
+fn purchase_intent_seen_in_inventory_is_resolved_not_resent() {
+    // All numbers there: resolved and owned.
+    let all = World::new().at(1).has_all(&[A, B], 1).with(
+        set("s", 1)
+            .declare(1, &[A, B])
+            .intent(purchase_intent("R1", 1, &[A, B], 0, Some(30))),
+    );
+    let s = all.plan_of("s");
+    assert!(s.is_empty(), "{:?}", s.actions);
+    assert!(s.memory.intents.is_empty());
+    assert_eq!(line(&s, A).state, NumberState::Active);
+    assert_eq!(s.reason, Reason::Converged);
+
+    // One number there: the purchase happened, so the rest is waited for,
+    // never sent again.
+    let some =
+        World::new()
+            .at(1)
+            .has(A, 1)
+            .with(set("s", 1).declare(1, &[A, B]).intent(purchase_intent(
+                "R1",
+                1,
+                &[A, B],
+                0,
+                Some(30),
+            )));
+    let s = some.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
+    assert!(s.memory.owned.contains_key(&n(A)));
+    assert_eq!(s.memory.intents.len(), 1);
+    assert_eq!(s.memory.intents[0].numbers, ns(&[B]));
+    assert_eq!(line(&s, B).state, NumberState::Purchasing);
+}
+
+#[test]
+fn purchase_retry_needs_a_trusted_listing_and_wanted_numbers() {
+    let intent = || purchase_intent("R1", 1, &[A, B], 0, Some(30));
+    // An incomplete listing may hide the numbers: not resolved, not re-sent.
+    let incomplete = World::new()
+        .at(1)
+        .incomplete()
+        .with(set("s", 1).declare(1, &[A, B]).intent(intent()));
+    let s = incomplete.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
+    // B no longer declared: re-sending would buy a number nobody wants.
+    let shrunk = World::new()
+        .at(1)
+        .with(set("s", 1).declare(1, &[A]).intent(intent()));
+    let s = shrunk.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
+    assert_eq!(s.memory.intents.len(), 1, "still tracked");
+    // A purchase for an acquire request that is already met is not re-sent.
+    let met = World::new().at(1).has(C, 5).with(
+        set("s", 1)
+            .acquire(5, 1, npa(&[800]))
+            .owns_acquired(C, 5)
+            .intent(acquired(purchase_intent("R2", 5, &[D], 0, Some(30)))),
+    );
+    let s = met.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
 }
 
 #[test]
@@ -807,7 +988,8 @@ fn purchase_budget_counts_numbers_across_purchase_reserve_and_acquire() {
             Action::Purchase {
                 package: pkg(1),
                 reservation_id: rid("R1"),
-                numbers: ns(&[A])
+                numbers: ns(&[A]),
+                retry: false,
             },
             Action::Reserve {
                 package: pkg(1),

@@ -62,7 +62,7 @@ Exit codes: 0 no changes, 2 changes (any action or held action), 1 error.
      \"actions\": [{\"action\": Reserve|Acquire|Purchase|Move|Disconnect,
                   \"operation\": purchase|move|disconnect, \"packageID\", \"numbers\",
                   \"count\",\"npa\",\"like\",\"sequential\" (Acquire),
-                  \"reservationID\" (Purchase), \"from\": {number: packageID} (Move)}],
+                  \"reservationID\",\"retry\" (Purchase), \"from\": {number: packageID} (Move)}],
      \"held\": [{...action fields, \"hold\": Denied|AwaitingApproval|Suspended|
                 OverBudget|GracePeriod|UnsafeInventory, \"reason\", \"until\"}],
      \"adopted\": [{\"number\",\"packageID\"}],

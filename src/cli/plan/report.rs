@@ -41,7 +41,8 @@
 //! - `actions`: what the operator would send to the vendor on its next sync.
 //!   `action` is `Reserve` (exact numbers: reserve, then purchase), `Acquire`
 //!   (search for `count` numbers matching `npa` or `like`, reserve, purchase),
-//!   `Purchase` (a reservation recorded in status), `Move` (`from`: each
+//!   `Purchase` (a reservation recorded in status; `retry: true` when it sends
+//!   again a purchase recorded without an answer), `Move` (`from`: each
 //!   number's current package) or `Disconnect`; `operation` is the policy that
 //!   governs it (`purchase`, `move`, `disconnect`).
 //! - `held`: actions decided but not sent, with `hold` (`Denied`,
@@ -179,6 +180,10 @@ pub struct ActionReport {
     /// `Purchase`: the reservation bought.
     #[serde(rename = "reservationID", skip_serializing_if = "Option::is_none")]
     pub reservation_id: Option<String>,
+    /// `Purchase`: `true` when it sends again a purchase recorded in status
+    /// without an answer (same reservation; bought at most once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<bool>,
     /// `Move`: each number's current package.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub from: BTreeMap<String, u64>,
@@ -377,6 +382,7 @@ fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
         like: None,
         sequential: None,
         reservation_id: None,
+        retry: None,
         from: BTreeMap::new(),
     };
     match action {
@@ -404,11 +410,13 @@ fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
             package,
             reservation_id,
             numbers,
+            retry,
         } => {
             out.action = "Purchase";
             out.package_id = Some(package.get());
             out.reservation_id = Some(reservation_id.to_string());
             out.numbers = strings(numbers);
+            out.retry = retry.then_some(true);
         }
         Action::Move { package, numbers } => {
             out.action = "Move";

@@ -161,7 +161,12 @@ fn describe(action: &ActionReport) -> Vec<(String, String)> {
         }),
         "Purchase" => each(action, |_| {
             format!(
-                "purchase reservation {} into package {package}",
+                "{} reservation {} into package {package}",
+                if action.retry == Some(true) {
+                    "re-send the unanswered purchase of"
+                } else {
+                    "purchase"
+                },
                 action.reservation_id.as_deref().unwrap_or("?")
             )
         }),
