@@ -751,7 +751,12 @@ fn plan_status(plan: &SetPlan) -> Option<PlanStatus> {
     })
 }
 
-fn planned_action(action: &plan::Action, hold: Option<&plan::Hold>, hash: &str) -> PlannedAction {
+/// One action of `status.plan`, with its message for a person (and its hold).
+pub(crate) fn planned_action(
+    action: &plan::Action,
+    hold: Option<&plan::Hold>,
+    hash: &str,
+) -> PlannedAction {
     let n = |numbers: &[E164]| match numbers.len() {
         1 => "1 number".to_string(),
         k => format!("{k} numbers"),
@@ -829,6 +834,16 @@ fn planned_action(action: &plan::Action, hold: Option<&plan::Hold>, hash: &str) 
             out.numbers = strings(numbers);
             out.message = format!("disconnect {}", n(numbers));
         }
+    }
+    if let (plan::Action::Disconnect { numbers }, Some(plan::Hold::Denied)) = (action, hold) {
+        // Not a refusal: under `disconnect: Deny` a number leaving the spec
+        // is retained and released (DESIGN.md §1), which is what this says.
+        out.hold = Some(HoldKind::Denied);
+        out.message = format!(
+            "retained {} in the account: not disconnected (disconnect policy is Deny) and released — no longer managed by this set",
+            crate::reconcile::execute::numbers_text(numbers)
+        );
+        return out;
     }
     if let Some(hold) = hold {
         let (kind, why) = match hold {
@@ -1882,6 +1897,13 @@ spec:
                 },
                 plan::Hold::Grace(until),
                 "disconnect 1 number — in disconnectGracePeriod until 2026-03-04T12:00:00Z",
+            ),
+            (
+                plan::Action::Disconnect {
+                    numbers: vec![n("+18005550100"), n("+18005550101")],
+                },
+                plan::Hold::Denied,
+                "retained +18005550100, +18005550101 in the account: not disconnected (disconnect policy is Deny) and released — no longer managed by this set",
             ),
             (
                 plan::Action::Acquire {

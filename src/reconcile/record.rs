@@ -16,7 +16,9 @@
 //! - for every new hold, once (when the held action or its reason changed
 //!   since the previous status): `Denied`, `AwaitingApproval`,
 //!   `UnsafeInventory` (Warning); `Suspended`, `OverBudget`, `GracePeriod`
-//!   (Normal);
+//!   (Normal); a disconnect held by `disconnect: Deny` is not a refusal but
+//!   the documented outcome — numbers leaving the spec are retained and
+//!   released (DESIGN.md §1) — so it is a Normal `Retained` naming them;
 //! - when the set becomes Stalled for a new reason that no hold explains
 //!   (`Conflict`, `OrderUnconfirmed`, `CredentialsInvalid`, `TrialLimit`,
 //!   `InvalidSpec`, `VendorRejected`, ...) a Warning; when a failure keeps it
@@ -32,7 +34,7 @@ use tollfree_plan::{IntentKind, Memory, NumberState, SetInput, SetPlan};
 
 use crate::context::{CONTROLLER_NAME, Context};
 use crate::convert::{self, READY, RECONCILING, STALLED};
-use crate::crd::{HoldKind, PlannedAction, TollFreeNumberSet, TollFreeNumberSetStatus};
+use crate::crd::{ActionKind, HoldKind, PlannedAction, TollFreeNumberSet, TollFreeNumberSetStatus};
 use crate::error::Error;
 use crate::reconcile::execute::{Done, Refusal, numbers_text};
 
@@ -287,6 +289,7 @@ pub fn hold_events(
         .filter_map(|a| {
             let hold = a.hold?;
             let (reason, warning) = match hold {
+                HoldKind::Denied if a.action == ActionKind::Disconnect => ("Retained", false),
                 HoldKind::Denied => ("Denied", true),
                 HoldKind::AwaitingApproval => ("AwaitingApproval", true),
                 HoldKind::UnsafeInventory => ("UnsafeInventory", true),
@@ -478,7 +481,7 @@ pub fn count_orders(ctx: &Context, namespace: &str, done: &[Done]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{ActionKind, PlanStatus};
+    use crate::crd::PlanStatus;
     use intelepeer::{E164, OrderId, PackageId};
 
     fn n(s: &str) -> E164 {
@@ -509,7 +512,14 @@ mod tests {
 
     #[test]
     fn a_hold_is_announced_once() {
-        let denied = held_action(HoldKind::Denied, "disconnect 1 number — denied by policy");
+        let denied = PlannedAction {
+            action: ActionKind::Move,
+            package_id: Some(7),
+            ..held_action(
+                HoldKind::Denied,
+                "move 1 number to package 7 — denied by policy",
+            )
+        };
         let first = with_plan(vec![denied.clone()]);
         let events = hold_events(None, &first);
         assert_eq!(events.len(), 1);
@@ -535,6 +545,27 @@ mod tests {
         let a = with_plan(vec![held_action(HoldKind::AwaitingApproval, "approve=aaa")]);
         let b = with_plan(vec![held_action(HoldKind::AwaitingApproval, "approve=bbb")]);
         assert_eq!(hold_events(Some(&a), &b).len(), 1);
+    }
+
+    #[test]
+    fn a_disconnect_denied_by_policy_is_a_normal_retained_event_naming_the_numbers() {
+        let plan = tollfree_plan::Action::Disconnect {
+            numbers: vec![n("+18003255821")],
+        };
+        let retained = convert::planned_action(&plan, Some(&tollfree_plan::Hold::Denied), "");
+        let status = with_plan(vec![retained]);
+        let events = hold_events(None, &status);
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!((e.reason.as_str(), e.warning), ("Retained", false));
+        assert!(e.note.contains("+18003255821"), "{}", e.note);
+        assert!(e.note.contains("retained"), "{}", e.note);
+        assert!(
+            e.note.contains("no longer managed by this set"),
+            "{}",
+            e.note
+        );
+        assert!(hold_events(Some(&status), &status).is_empty(), "once");
     }
 
     #[test]
