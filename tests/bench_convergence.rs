@@ -311,6 +311,7 @@ struct Sample {
     requests: BTreeMap<String, u64>,
     ledger: usize,
     listings: f64,
+    listing_seconds: f64,
     reconciles: f64,
     cpu: Duration,
 }
@@ -345,6 +346,7 @@ impl Bench {
             .map(SetDef::manifest)
             .collect::<Vec<_>>()
             .join("---\n");
+        let load_start = load_average();
         let before = sample(sim.sim(), &op);
         let start = Instant::now();
         let apply_ns = ns.clone();
@@ -372,6 +374,7 @@ impl Bench {
         let hwm_end = proc_status_kib(pid, "VmHWM");
         let rss_end = proc_status_kib(pid, "VmRSS");
         let still_ready = count_ready(&api).await;
+        let load = format!("{load_start} at apply, {} at the end", load_average());
 
         let ledger = sim.sim().ledger();
         let converge_ledger = &ledger[before.ledger..at_ready.ledger];
@@ -393,6 +396,7 @@ impl Bench {
             hwm_end,
             rss_end,
             still_ready,
+            load,
         };
         println!("{}", report.render());
 
@@ -477,6 +481,7 @@ struct Report<'a> {
     hwm_end: Option<u64>,
     rss_end: Option<u64>,
     still_ready: usize,
+    load: String,
 }
 
 impl Report<'_> {
@@ -556,6 +561,18 @@ impl Report<'_> {
             ),
         );
         row(
+            "mean listing time",
+            ratio_s(
+                self.at_ready.listing_seconds - self.before.listing_seconds,
+                conv_listings,
+            ),
+            String::new(),
+            ratio_s(
+                self.after.listing_seconds - self.at_ready.listing_seconds,
+                steady_listings,
+            ),
+        );
+        row(
             "pages per listing",
             ratio(pages(&conv), conv_listings),
             String::new(),
@@ -626,7 +643,7 @@ impl Report<'_> {
         let _ = writeln!(out, "\n### {}\n", self.title);
         let _ = writeln!(
             out,
-            "{} sets, {} managed numbers, {} numbers in the account before; release={}; resync {}s; steady state {} × resync; sets Ready after it: {}/{}\n",
+            "{} sets, {} managed numbers, {} numbers in the account before; release={}; resync {}s; steady state {} × resync; sets Ready after it: {}/{}; 1-min load average {}\n",
             self.sets,
             self.declared,
             self.inventory_before,
@@ -635,6 +652,7 @@ impl Report<'_> {
             STEADY_INTERVALS,
             self.still_ready,
             self.sets,
+            self.load,
         );
         let _ = writeln!(
             out,
@@ -674,6 +692,7 @@ fn sample(sim: &Simulator, op: &Operator) -> Sample {
             &metrics,
             "tollfree_inventory_listing_duration_seconds_count",
         ),
+        listing_seconds: metric_sum(&metrics, "tollfree_inventory_listing_duration_seconds_sum"),
         reconciles: metric_sum(&metrics, "tollfree_reconciles_total"),
         cpu: proc_cpu(op.pid()).unwrap_or_default(),
     }
@@ -780,6 +799,22 @@ fn ledger_summary(ledger: &[LedgerEntry]) -> String {
         .map(|(k, (calls, numbers))| format!("{k} {calls} ({numbers} nos.)"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn ratio_s(seconds: f64, n: f64) -> String {
+    if n == 0.0 {
+        "–".into()
+    } else {
+        format!("{:.2} s", seconds / n)
+    }
+}
+
+/// `/proc/loadavg`'s 1-minute figure: how busy the shared machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 fn secs(d: Duration) -> String {
