@@ -349,7 +349,7 @@ pub async fn execute<V: Vendor, L: IntentLog>(
                 package,
                 reservation_id,
                 numbers,
-                retry: false,
+                retry,
             } => {
                 purchase(
                     vendor,
@@ -360,24 +360,7 @@ pub async fn execute<V: Vendor, L: IntentLog>(
                     *package,
                     reservation_id,
                     numbers,
-                )
-                .await
-            }
-            Action::Purchase {
-                package,
-                reservation_id,
-                numbers,
-                retry: true,
-            } => {
-                purchase_again(
-                    vendor,
-                    log,
-                    job,
-                    &mut run,
-                    n,
-                    *package,
-                    reservation_id,
-                    numbers,
+                    *retry,
                 )
                 .await
             }
@@ -538,6 +521,14 @@ async fn acquire<V: Vendor, L: IntentLog>(
     reserve(vendor, log, job, run, package, picks, true).await
 }
 
+/// Purchases a reservation: the first purchase of a Reserve intent, or, with
+/// `retry`, the same purchase sent again for an unanswered Purchase intent
+/// (the same reservation, referenceID and package). Either way the Purchase
+/// intent and its attempt time (`started`, so the planner waits
+/// `PURCHASE_RETRY_DELAY` before another attempt) are written ahead of the
+/// call. A re-sent purchase's intent is never dropped here and its reservation
+/// never renewed: a refusal may follow an earlier attempt that bought the
+/// numbers.
 #[allow(clippy::too_many_arguments)]
 async fn purchase<V: Vendor, L: IntentLog>(
     vendor: &V,
@@ -548,17 +539,40 @@ async fn purchase<V: Vendor, L: IntentLog>(
     package: PackageId,
     reservation_id: &ReservationId,
     numbers: &[E164],
+    retry: bool,
 ) -> Result<(), Error> {
     let Some(k) = run.memory.intents.iter().position(|i| {
-        i.kind == IntentKind::Reserve && i.reservation_id.as_ref() == Some(reservation_id)
+        i.reservation_id.as_ref() == Some(reservation_id)
+            && if retry {
+                i.kind == IntentKind::Purchase && i.order_id.is_none()
+            } else {
+                i.kind == IntentKind::Reserve
+            }
     }) else {
+        let reason = if retry {
+            format!(
+                "re-sent purchase of reservation {reservation_id}, which no unanswered purchase intent records"
+            )
+        } else {
+            format!("purchase of reservation {reservation_id}, which no intent records")
+        };
         return Err(Error::Executor {
             set: job.set.to_string(),
-            reason: format!("purchase of reservation {reservation_id}, which no intent records"),
+            reason,
         });
     };
-    let reservation = run.memory.intents[k].clone();
-    let reference = reference_id(job.uid_prefix, job.now, n);
+    let previous = run.memory.intents[k].clone();
+    let (package, reference) = if retry {
+        (
+            previous.package.unwrap_or(package),
+            previous
+                .reference_id
+                .clone()
+                .unwrap_or_else(|| reference_id(job.uid_prefix, job.now, n)),
+        )
+    } else {
+        (package, reference_id(job.uid_prefix, job.now, n))
+    };
     {
         let i = &mut run.memory.intents[k];
         i.kind = IntentKind::Purchase;
@@ -567,11 +581,16 @@ async fn purchase<V: Vendor, L: IntentLog>(
         i.started = job.now;
     }
     if let Err(e) = log.write_ahead(&run.memory).await {
-        run.memory.intents[k] = reservation;
+        run.memory.intents[k] = previous;
         return Err(e);
     }
     let request = purchase_request(job, package, reservation_id, reference);
     run.sent = true;
+    let attempt = if retry {
+        "the re-sent purchase"
+    } else {
+        "the purchase"
+    };
     match vendor.purchase(&request).await {
         Ok(order_id) => {
             run.memory.intents[k].order_id = Some(order_id);
@@ -583,8 +602,23 @@ async fn purchase<V: Vendor, L: IntentLog>(
             });
             Ok(())
         }
+        Err(intelepeer::Error::NotAvailable) if retry => {
+            // The reservation was already ordered (most likely by the attempt
+            // whose answer was lost) or has lapsed. Kept for the inventory to
+            // resolve; marked spent so it is not sent again.
+            run.memory.intents[k].reserved_until = Some(job.now);
+            run.refusals.push(Refusal {
+                reason: "PurchaseUnconfirmed",
+                message: format!(
+                    "IntelePeer refused the re-sent purchase of reservation {reservation_id} ({}): not available — the earlier attempt probably bought them (or the reservation lapsed); waiting for the inventory to show them (never bought twice, never reserved again)",
+                    numbers_text(numbers)
+                ),
+            });
+            Ok(())
+        }
         Err(intelepeer::Error::NotAvailable) => {
-            // The reservation no longer holds its numbers: nothing was bought.
+            // First attempt: the reservation no longer holds its numbers:
+            // nothing was bought.
             run.memory.intents.remove(k);
             run.refusals.push(Refusal {
                 reason: "ReservationLost",
@@ -596,9 +630,13 @@ async fn purchase<V: Vendor, L: IntentLog>(
             Ok(())
         }
         Err(e) if refused(&e) => {
-            // Nothing was bought; the reservation stays for a later attempt
-            // (the planner drops it once it expires).
-            run.memory.intents[k] = reservation;
+            // This attempt bought nothing. A first purchase goes back to its
+            // reservation for a later attempt (the planner drops it once it
+            // expires). A re-sent one stays the Purchase intent as written:
+            // the earlier attempt may still have bought the numbers.
+            if !retry {
+                run.memory.intents[k] = previous;
+            }
             Err(vendor_error(job, e))
         }
         Err(e) => {
@@ -608,7 +646,7 @@ async fn purchase<V: Vendor, L: IntentLog>(
             run.refusals.push(Refusal {
                 reason: "PurchaseUnconfirmed",
                 message: format!(
-                    "no answer to the purchase of reservation {reservation_id} ({}): {e}; waiting for the inventory to show the numbers (never bought twice)",
+                    "no answer to {attempt} of reservation {reservation_id} ({}): {e}; waiting for the inventory to show the numbers (never bought twice)",
                     numbers_text(numbers)
                 ),
             });
@@ -639,94 +677,6 @@ fn purchase_request(
         request = request.notes(notes.clone());
     }
     request
-}
-
-/// Sends again the purchase of an unanswered Purchase intent: the same
-/// reservation, referenceID and package. The attempt time is written ahead
-/// (`started`, so the planner waits `PURCHASE_RETRY_DELAY` before another
-/// attempt). The intent is never dropped here and the reservation never
-/// renewed: a refusal may follow an earlier attempt that bought the numbers.
-#[allow(clippy::too_many_arguments)]
-async fn purchase_again<V: Vendor, L: IntentLog>(
-    vendor: &V,
-    log: &mut L,
-    job: &Job<'_>,
-    run: &mut Executed,
-    n: usize,
-    package: PackageId,
-    reservation_id: &ReservationId,
-    numbers: &[E164],
-) -> Result<(), Error> {
-    let Some(k) = run.memory.intents.iter().position(|i| {
-        i.kind == IntentKind::Purchase
-            && i.order_id.is_none()
-            && i.reservation_id.as_ref() == Some(reservation_id)
-    }) else {
-        return Err(Error::Executor {
-            set: job.set.to_string(),
-            reason: format!(
-                "re-sent purchase of reservation {reservation_id}, which no unanswered purchase intent records"
-            ),
-        });
-    };
-    let previous = run.memory.intents[k].clone();
-    let package = previous.package.unwrap_or(package);
-    let reference = previous
-        .reference_id
-        .clone()
-        .unwrap_or_else(|| reference_id(job.uid_prefix, job.now, n));
-    {
-        let i = &mut run.memory.intents[k];
-        i.package = Some(package);
-        i.reference_id = Some(reference.clone());
-        i.started = job.now;
-    }
-    if let Err(e) = log.write_ahead(&run.memory).await {
-        run.memory.intents[k] = previous;
-        return Err(e);
-    }
-    let request = purchase_request(job, package, reservation_id, reference);
-    run.sent = true;
-    match vendor.purchase(&request).await {
-        Ok(order_id) => {
-            run.memory.intents[k].order_id = Some(order_id);
-            run.done.push(Done::Purchased {
-                package,
-                numbers: numbers.to_vec(),
-                order_id,
-                reservation_id: reservation_id.clone(),
-            });
-            Ok(())
-        }
-        Err(intelepeer::Error::NotAvailable) => {
-            // The reservation was already ordered (most likely by the attempt
-            // whose answer was lost) or has lapsed. Kept for the inventory to
-            // resolve; marked spent so it is not sent again.
-            run.memory.intents[k].reserved_until = Some(job.now);
-            run.refusals.push(Refusal {
-                reason: "PurchaseUnconfirmed",
-                message: format!(
-                    "IntelePeer refused the re-sent purchase of reservation {reservation_id} ({}): not available — the earlier attempt probably bought them (or the reservation lapsed); waiting for the inventory to show them (never bought twice, never reserved again)",
-                    numbers_text(numbers)
-                ),
-            });
-            Ok(())
-        }
-        Err(e) => {
-            // Refused or unanswered: the earlier attempt may still have
-            // bought the numbers, so the Purchase intent stays as written.
-            if !refused(&e) {
-                run.refusals.push(Refusal {
-                    reason: "PurchaseUnconfirmed",
-                    message: format!(
-                        "no answer to the re-sent purchase of reservation {reservation_id} ({}): {e}; waiting for the inventory to show the numbers (never bought twice)",
-                        numbers_text(numbers)
-                    ),
-                });
-            }
-            Err(vendor_error(job, e))
-        }
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
