@@ -306,6 +306,16 @@ fn vendor_error(job: &Job<'_>, source: intelepeer::Error) -> Error {
     }
 }
 
+/// A mutation whose intent `k` was written ahead failed. A refusal proves the
+/// vendor did not act: the intent is dropped. Anything else (no answer) proves
+/// nothing: the intent stays as sent and the inventory decides.
+fn failed(job: &Job<'_>, run: &mut Executed, k: usize, e: intelepeer::Error) -> Result<(), Error> {
+    if refused(&e) {
+        run.memory.intents.remove(k);
+    }
+    Err(vendor_error(job, e))
+}
+
 /// Executes `actions` in order, starting from the planner's `memory`.
 /// Stops at the first failure that is not a handled refusal.
 pub async fn execute<V: Vendor, L: IntentLog>(
@@ -463,12 +473,7 @@ async fn reserve<V: Vendor, L: IntentLog>(
             });
             Ok(())
         }
-        Err(e) => {
-            if refused(&e) {
-                run.memory.intents.remove(k);
-            }
-            Err(vendor_error(job, e))
-        }
+        Err(e) => failed(job, run, k, e),
     }
 }
 
@@ -724,12 +729,7 @@ async fn change_package<V: Vendor, L: IntentLog>(
             });
             Ok(())
         }
-        Err(e) => {
-            if refused(&e) {
-                run.memory.intents.remove(k);
-            }
-            Err(vendor_error(job, e))
-        }
+        Err(e) => failed(job, run, k, e),
     }
 }
 
@@ -794,12 +794,7 @@ async fn disconnect<V: Vendor, L: IntentLog>(
             });
             Ok(())
         }
-        Err(e) => {
-            if refused(&e) {
-                run.memory.intents.remove(k);
-            }
-            Err(vendor_error(job, e))
-        }
+        Err(e) => failed(job, run, k, e),
     }
 }
 
