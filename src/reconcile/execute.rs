@@ -405,7 +405,8 @@ async fn write_ahead<L: IntentLog>(
     Ok(index)
 }
 
-fn new_intent(
+/// An intent the vendor has not answered yet: no reservation, reference or order.
+pub(super) fn new_intent(
     kind: IntentKind,
     numbers: Vec<E164>,
     package: Option<PackageId>,

@@ -580,17 +580,7 @@ mod tests {
     }
 
     fn order(kind: IntentKind, started: Timestamp) -> Intent {
-        Intent {
-            kind,
-            numbers: vec![],
-            package: None,
-            reservation_id: None,
-            reserved_until: None,
-            reference_id: None,
-            order_id: None,
-            acquired: false,
-            started,
-        }
+        execute::new_intent(kind, vec![], None, started)
     }
 
     const RESYNC: Duration = Duration::from_secs(300);

@@ -173,6 +173,7 @@ pub async fn peers(
 mod tests {
     use super::*;
     use crate::crd::{AccountRef, PackageEntry, TollFreeNumberSetSpec};
+    use crate::reconcile::execute::new_intent;
 
     fn set(ns: &str, name: &str, secret: &str, number: &str) -> TollFreeNumberSet {
         let mut s = TollFreeNumberSet::new(
@@ -268,29 +269,19 @@ mod tests {
         let mut memory = Memory::default();
         assert_eq!(inventory_max_age(&memory, false, resync), resync);
         assert_eq!(inventory_max_age(&memory, true, resync), FRESH_INVENTORY);
-        memory.intents.push(tollfree_plan::Intent {
-            kind: tollfree_plan::IntentKind::Reserve,
-            numbers: vec![],
-            package: None,
-            reservation_id: None,
-            reserved_until: None,
-            reference_id: None,
-            order_id: None,
-            acquired: false,
-            started: jiff::Timestamp::UNIX_EPOCH,
-        });
+        memory.intents.push(new_intent(
+            tollfree_plan::IntentKind::Reserve,
+            vec![],
+            None,
+            jiff::Timestamp::UNIX_EPOCH,
+        ));
         assert_eq!(inventory_max_age(&memory, false, resync), resync);
-        memory.intents.push(tollfree_plan::Intent {
-            kind: tollfree_plan::IntentKind::Move,
-            numbers: vec![],
-            package: None,
-            reservation_id: None,
-            reserved_until: None,
-            reference_id: None,
-            order_id: None,
-            acquired: false,
-            started: jiff::Timestamp::UNIX_EPOCH,
-        });
+        memory.intents.push(new_intent(
+            tollfree_plan::IntentKind::Move,
+            vec![],
+            None,
+            jiff::Timestamp::UNIX_EPOCH,
+        ));
         assert_eq!(inventory_max_age(&memory, false, resync), FRESH_INVENTORY);
     }
 }
