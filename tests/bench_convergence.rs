@@ -64,7 +64,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use support::scenario::{
     ACCOUNT_SECRET, AUTHENTICATE, LIST_INVENTORY, condition_is, observed_current, requests_between,
 };
-use support::{ControlPlane, Operator, TestNs, TestSim};
+use support::{ControlPlane, Operator, TestNs, TestSim, metric_sum};
 use tollfree_operator::crd::TollFreeNumberSet;
 
 /// The operator's `--resync-interval` in every scenario.
@@ -696,17 +696,6 @@ fn sample(sim: &Simulator, op: &Operator) -> Sample {
         reconciles: metric_sum(&metrics, "tollfree_reconciles_total"),
         cpu: proc_cpu(op.pid()).unwrap_or_default(),
     }
-}
-
-/// The sum of every series of `name` in an OpenMetrics text.
-fn metric_sum(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// A field of `/proc/<pid>/status` in KiB (e.g. `VmHWM`).

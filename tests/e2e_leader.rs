@@ -21,7 +21,7 @@ use intelepeer_sim::LedgerKind;
 use support::scenario::{
     ACCOUNT_SECRET, condition_is, ledger_text, observed_current, set_manifest, sim_config, tally,
 };
-use support::{ControlPlane, Operator, TestNs, TestSim, wait_until};
+use support::{ControlPlane, Operator, TestNs, TestSim, metric_sum, wait_until};
 use tollfree_operator::crd::TollFreeNumberSet;
 
 /// The Lease's name (`src/leader.rs`).
@@ -150,14 +150,7 @@ fn holder(ns: &str) -> Option<String> {
 
 /// The sum of the series of `name` on a replica's `/metrics`.
 fn metric(op: &Operator, name: &str) -> f64 {
-    let text = op.metrics().unwrap_or_default();
-    text.lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    metric_sum(&op.metrics().unwrap_or_default(), name)
 }
 
 fn is_leader(op: &Operator) -> bool {

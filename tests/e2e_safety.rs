@@ -10,13 +10,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use intelepeer_sim::{Faults, LedgerKind, SimConfig};
 use support::scenario::{
     ACCOUNT_SECRET, AUTHENTICATE, LIST_INVENTORY, RESYNC, Scenario, condition, condition_is,
-    entries, ledger_text, number_entry, number_state, numbers_of, observed_current,
+    entries, ledger_text, number_entry, number_state, numbers_of, observed_current, once,
     requests_between, set_manifest, sim_config, tally,
 };
 use tollfree_operator::crd::{FINALIZER, IntentKind, NumberState};
@@ -26,10 +25,6 @@ const B: &str = "+18003255821";
 /// In the account before any set exists, declared by none.
 const UNOWNED: &str = "+18445550123";
 const P1: u64 = 30744;
-
-fn once(numbers: &[&str]) -> BTreeMap<String, usize> {
-    numbers.iter().map(|n| ((*n).to_owned(), 1)).collect()
-}
 
 fn two_numbers(disconnect: &str, extra: &str) -> String {
     set_manifest(

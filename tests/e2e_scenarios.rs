@@ -9,13 +9,13 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use intelepeer_sim::LedgerKind;
 use support::scenario::{
     ACCOUNT_SECRET, RESYNC, Scenario, condition, condition_is, entries, ledger_text, number_entry,
-    number_state, numbers_of, observed_current, set_manifest, sim_config, tally,
+    number_state, numbers_of, observed_current, once, set_manifest, sim_config, tally,
 };
 use tollfree_operator::crd::{NumberState, OrderStatus, OrderType};
 
@@ -28,10 +28,6 @@ const D: &str = "+18885551202";
 /// Two route profiles.
 const P1: u64 = 30744;
 const P2: u64 = 24188;
-
-fn once(numbers: &[&str]) -> BTreeMap<String, usize> {
-    numbers.iter().map(|n| ((*n).to_owned(), 1)).collect()
-}
 
 #[test]
 fn applying_a_set_buys_its_numbers_into_their_packages() {

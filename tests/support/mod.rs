@@ -36,7 +36,7 @@ pub use control_plane::{
     CRD_NAME, ControlPlane, TestNs, client_for_kubeconfig, describe, kubectl_eventually,
     with_temp_ns,
 };
-pub use operator::{Operator, OperatorBuilder};
+pub use operator::{Operator, OperatorBuilder, metric_sum};
 pub use sim::TestSim;
 pub use wait::{wait_for, wait_until};
 

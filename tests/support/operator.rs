@@ -309,3 +309,14 @@ fn spawn_reaper(pid: u32) {
         .spawn()
         .map(drop);
 }
+
+/// The sum of every series of `name` in an OpenMetrics text.
+pub fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

@@ -422,6 +422,11 @@ pub fn tally(ledger: &[LedgerEntry], kind: LedgerKind) -> BTreeMap<String, usize
     out
 }
 
+/// A [`tally`] in which each of `numbers` appears exactly once.
+pub fn once(numbers: &[&str]) -> BTreeMap<String, usize> {
+    numbers.iter().map(|n| ((*n).to_owned(), 1)).collect()
+}
+
 /// The ledger, one entry a line.
 pub fn ledger_text(ledger: &[LedgerEntry]) -> String {
     ledger
