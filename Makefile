@@ -10,7 +10,7 @@ SHELL := /bin/bash
 RUN_DIR ?= $(CURDIR)/.tmp/run
 CARGO ?= cargo
 
-.PHONY: all build test lint fmt crd control-plane run stop bench clean-run
+.PHONY: all build test lint fmt crd control-plane run stop bench bench-plan bench-convergence
 
 all: build
 
@@ -35,8 +35,15 @@ fmt:
 crd:
 	$(CARGO) run --quiet -- crd > crds/tollfreenumberset.yaml
 
-bench:
+# Figures, not pass/fail timings: see BENCHMARKS.md.
+bench: bench-plan bench-convergence
+
+bench-plan:
 	$(CARGO) bench -p tollfree-plan
+
+# Operator + real apiserver + simulator: vendor calls, time and peak memory per convergence.
+bench-convergence: control-plane
+	$(CARGO) test --release --test bench_convergence -- --ignored --nocapture --test-threads 1
 
 run: control-plane
 	hack/run-local.sh start "$(RUN_DIR)"
