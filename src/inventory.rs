@@ -10,9 +10,20 @@
 //!   nothing older than the resync interval (`--resync-interval`, default 5m)
 //!   is ever served, so drift made outside the operator is seen. The
 //!   controller requeues sets at that interval, which drives the resync.
-//! - **Invalidation**: after a vendor mutation the executor calls
-//!   [`InventoryCache::invalidate`]; the next caller lists again. A listing
-//!   that was already running when the mutation happened is not reused.
+//! - **Causality** (`not_before`): a set with orders in flight needs a
+//!   listing that *started* after its latest mutation was sent, so that it can
+//!   see its own orders land — a young snapshot is not enough if its walk
+//!   began before the mutation. Such a caller passes `not_before`; a snapshot
+//!   (or a listing under way) that started earlier is not used for it, one
+//!   that started later is shared as usual. Callers without orders in flight
+//!   pass `None` and keep using the current snapshot up to their `max_age`,
+//!   however many mutations other sets sent meanwhile: the planner sees other
+//!   sets' intents through their status memory, not through the inventory.
+//!   One mutating set therefore no longer costs every other set a full walk.
+//! - **Invalidation**: [`InventoryCache::invalidate`] is for vendor answers
+//!   that prove the snapshot wrong (e.g. a conflicting order, a number "not
+//!   assigned"); the next caller lists again. A listing that was already
+//!   running when it was invalidated is not reused.
 //! - **Plausibility**: each snapshot carries `last_good_count`, the size of
 //!   the previous *complete* listing of the account, so the planner can refuse
 //!   to disconnect when the count dropped sharply (DESIGN.md §3.5). A drop
@@ -104,6 +115,9 @@ pub fn to_inventory(account: &AccountKey, listing: intelepeer::InventorySnapshot
 pub struct Snapshot {
     /// What the account owned when the listing finished.
     pub inventory: Inventory,
+    /// When the listing *started* (wall clock): a mutation sent before this
+    /// instant had been answered before the first page was read.
+    pub started_at: jiff::Timestamp,
     /// The size of the previous complete listing of this account, if any: the
     /// baseline for the planner's plausibility check.
     pub last_good_count: Option<usize>,
@@ -143,8 +157,9 @@ impl Drop for FinishGuard<'_> {
 #[derive(Debug, Default)]
 struct SlotState {
     current: Option<Arc<Snapshot>>,
-    /// The outcome of the latest listing when it failed, with its number.
-    failure: Option<(u64, Arc<Error>)>,
+    /// The outcome of the latest listing when it failed, with its number and
+    /// when it started.
+    failure: Option<(u64, jiff::Timestamp, Arc<Error>)>,
     last_good_count: Option<usize>,
 }
 
@@ -186,12 +201,17 @@ impl InventoryCache {
     }
 
     /// A snapshot of `account`'s inventory no older than `max_age` (and never
-    /// older than the resync interval), listing it through `account.client`
-    /// if needed. Concurrent callers share one listing and its outcome.
+    /// older than the resync interval) and, when `not_before` is given, whose
+    /// listing started at or after `not_before`; listed through
+    /// `account.client` if needed. Concurrent callers share one listing and
+    /// its outcome — a listing under way is joined only by callers it can
+    /// serve (it started at or after their `not_before`); the others wait for
+    /// it and then start their own.
     pub async fn snapshot<C: InventorySource>(
         &self,
         account: &Account<C>,
         max_age: Duration,
+        not_before: Option<jiff::Timestamp>,
     ) -> Result<Arc<Snapshot>, Error> {
         let key = &account.key;
         let slot = self.slot(key);
@@ -207,16 +227,20 @@ impl InventoryCache {
         };
         let max_age = max_age.min(self.resync);
 
+        let after_mutation =
+            |started_at: jiff::Timestamp| not_before.is_none_or(|t| started_at >= t);
+
         let mut state = slot.state.lock().await;
         let generation = slot.generation.load(Ordering::SeqCst);
         if let Some(current) = &state.current {
-            let valid = current.generation == generation;
+            let valid = current.generation == generation && after_mutation(current.started_at);
             if valid && (current.listing >= shared_from || current.age() <= max_age) {
                 return Ok(current.clone());
             }
         }
-        if let Some((listing, failure)) = &state.failure
+        if let Some((listing, started_at, failure)) = &state.failure
             && *listing >= shared_from
+            && after_mutation(*started_at)
         {
             return Err(Error::Inventory {
                 account: key.to_string(),
@@ -229,6 +253,7 @@ impl InventoryCache {
         // stored, while the lock is still held — or on cancellation.
         let _finish = FinishGuard(&slot.finished);
         let begun = Instant::now();
+        let started_at = jiff::Timestamp::now();
         let result = account.client.list_inventory(key).await;
         let took = begun.elapsed();
         match result {
@@ -250,6 +275,7 @@ impl InventoryCache {
                 tracing::debug!(account = %key, numbers = inventory.numbers.len(), ?took, "listed inventory");
                 let snapshot = Arc::new(Snapshot {
                     inventory,
+                    started_at,
                     last_good_count,
                     listed_at: Instant::now(),
                     listing,
@@ -261,7 +287,7 @@ impl InventoryCache {
             }
             Err(e) => {
                 let shared = Arc::new(e);
-                state.failure = Some((listing, shared.clone()));
+                state.failure = Some((listing, started_at, shared.clone()));
                 Err(Error::Inventory {
                     account: key.to_string(),
                     source: shared,
@@ -270,8 +296,8 @@ impl InventoryCache {
         }
     }
 
-    /// Marks `account`'s snapshot stale (after a vendor mutation): the next
-    /// caller lists again. Does not wait for a listing in flight.
+    /// Marks `account`'s snapshot stale (a vendor answer proved it wrong): the
+    /// next caller lists again. Does not wait for a listing in flight.
     pub fn invalidate(&self, account: &AccountKey) {
         let slot = self.slots().get(account.identity()).cloned();
         if let Some(slot) = slot {
@@ -373,7 +399,7 @@ mod tests {
         let fake = Fake::with(3, Duration::from_millis(200));
         let cache = InventoryCache::new(5 * MINUTE, None);
         let acct = account(&fake);
-        let callers = (0..20).map(|_| cache.snapshot(&acct, Duration::ZERO));
+        let callers = (0..20).map(|_| cache.snapshot(&acct, Duration::ZERO, None));
         let results = futures::future::join_all(callers).await;
         assert_eq!(fake.calls(), 1);
         let first = results[0].as_ref().expect("ok").clone();
@@ -388,12 +414,12 @@ mod tests {
         let fake = Fake::with(3, Duration::ZERO);
         let cache = InventoryCache::new(5 * MINUTE, None);
         let acct = account(&fake);
-        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         tokio::time::advance(Duration::from_secs(30)).await;
-        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 1);
         tokio::time::advance(Duration::from_secs(31)).await;
-        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 2, "older than max_age: listed again");
     }
 
@@ -402,12 +428,12 @@ mod tests {
         let fake = Fake::with(3, Duration::ZERO);
         let cache = InventoryCache::new(5 * MINUTE, None);
         let acct = account(&fake);
-        cache.snapshot(&acct, 60 * MINUTE).await.expect("ok");
+        cache.snapshot(&acct, 60 * MINUTE, None).await.expect("ok");
         tokio::time::advance(4 * MINUTE).await;
-        cache.snapshot(&acct, 60 * MINUTE).await.expect("ok");
+        cache.snapshot(&acct, 60 * MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 1);
         tokio::time::advance(2 * MINUTE).await;
-        cache.snapshot(&acct, 60 * MINUTE).await.expect("ok");
+        cache.snapshot(&acct, 60 * MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 2);
     }
 
@@ -416,10 +442,10 @@ mod tests {
         let fake = Fake::with(3, Duration::ZERO);
         let cache = InventoryCache::new(5 * MINUTE, None);
         let acct = account(&fake);
-        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         fake.size.store(4, Ordering::SeqCst);
         cache.invalidate(&acct.key);
-        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        let s = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 2);
         assert_eq!(s.inventory.numbers.len(), 4);
     }
@@ -429,13 +455,132 @@ mod tests {
         let fake = Fake::with(3, Duration::from_secs(1));
         let cache = InventoryCache::new(5 * MINUTE, None);
         let acct = account(&fake);
-        let (first, ()) = tokio::join!(cache.snapshot(&acct, MINUTE), async {
+        let (first, ()) = tokio::join!(cache.snapshot(&acct, MINUTE, None), async {
             tokio::time::sleep(Duration::from_millis(500)).await;
             cache.invalidate(&acct.key);
         });
         first.expect("the caller that asked before the mutation gets its listing");
-        cache.snapshot(&acct, MINUTE).await.expect("ok");
+        cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 2);
+    }
+
+    /// A wall-clock instant strictly after every listing started so far (the
+    /// cache stamps listings with the real clock; tokio's is paused here).
+    fn mutation_sent() -> jiff::Timestamp {
+        std::thread::sleep(Duration::from_millis(2));
+        let t = jiff::Timestamp::now();
+        std::thread::sleep(Duration::from_millis(2));
+        t
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_snapshot_started_before_not_before_is_not_reused() {
+        let fake = Fake::with(3, Duration::from_millis(100));
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let before = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
+        let sent = mutation_sent();
+        // Young enough, but its walk began before the mutation.
+        let after = cache.snapshot(&acct, MINUTE, Some(sent)).await.expect("ok");
+        assert_eq!(fake.calls(), 2);
+        assert!(before.started_at < sent && after.started_at >= sent);
+        // That new listing serves the same `not_before` again, and everyone else.
+        let again = cache.snapshot(&acct, MINUTE, Some(sent)).await.expect("ok");
+        let other = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
+        assert!(Arc::ptr_eq(&after, &again) && Arc::ptr_eq(&after, &other));
+        assert_eq!(fake.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_without_not_before_keep_the_snapshot_after_a_mutation() {
+        let fake = Fake::with(3, Duration::from_millis(100));
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let first = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
+        let _sent = mutation_sent();
+        for _ in 0..10 {
+            let s = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
+            assert!(Arc::ptr_eq(&first, &s));
+        }
+        assert_eq!(
+            fake.calls(),
+            1,
+            "another set's mutation costs them no listing"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listing_under_way_that_started_after_not_before_is_joined() {
+        let fake = Fake::with(3, Duration::from_secs(1));
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let sent = mutation_sent();
+        let (a, b, c) = tokio::join!(
+            cache.snapshot(&acct, Duration::ZERO, Some(sent)),
+            async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                cache.snapshot(&acct, Duration::ZERO, Some(sent)).await
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                cache.snapshot(&acct, Duration::ZERO, None).await
+            },
+        );
+        let (a, b, c) = (a.expect("ok"), b.expect("ok"), c.expect("ok"));
+        assert_eq!(fake.calls(), 1, "single flight");
+        assert!(Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&a, &c));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listing_under_way_that_started_before_not_before_is_not_joined() {
+        let fake = Fake::with(3, Duration::from_secs(1));
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let (early, (late, sent), plain) = tokio::join!(
+            cache.snapshot(&acct, MINUTE, None),
+            async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                // A mutation answered while the first walk is on page N.
+                let sent = mutation_sent();
+                (cache.snapshot(&acct, MINUTE, Some(sent)).await, sent)
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                cache.snapshot(&acct, MINUTE, None).await
+            },
+        );
+        let (early, late, plain) = (early.expect("ok"), late.expect("ok"), plain.expect("ok"));
+        assert_eq!(
+            fake.calls(),
+            2,
+            "the walk that began before the mutation does not count"
+        );
+        assert!(early.started_at < sent && late.started_at >= sent);
+        assert!(!Arc::ptr_eq(&early, &late));
+        assert!(
+            Arc::ptr_eq(&early, &plain) || Arc::ptr_eq(&late, &plain),
+            "a caller without not_before shares a listing, never starts a third"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_of_a_listing_started_before_not_before_is_not_shared() {
+        let fake = Fake::with(3, Duration::from_secs(1));
+        fake.fail.store(true, Ordering::SeqCst);
+        let cache = InventoryCache::new(5 * MINUTE, None);
+        let acct = account(&fake);
+        let (early, late) = tokio::join!(cache.snapshot(&acct, MINUTE, None), async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let sent = mutation_sent();
+            cache.snapshot(&acct, MINUTE, Some(sent)).await
+        });
+        early.expect_err("the first walk failed");
+        late.expect_err("its own walk failed too");
+        assert_eq!(
+            fake.calls(),
+            2,
+            "the later caller tried a listing of its own"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -445,7 +590,7 @@ mod tests {
         let cache = InventoryCache::new(5 * MINUTE, None);
         let acct = account(&fake);
         let results =
-            futures::future::join_all((0..5).map(|_| cache.snapshot(&acct, MINUTE))).await;
+            futures::future::join_all((0..5).map(|_| cache.snapshot(&acct, MINUTE, None))).await;
         assert_eq!(fake.calls(), 1);
         for r in results {
             let e = r.expect_err("shared failure");
@@ -456,7 +601,7 @@ mod tests {
             );
         }
         fake.fail.store(false, Ordering::SeqCst);
-        cache.snapshot(&acct, MINUTE).await.expect("recovers");
+        cache.snapshot(&acct, MINUTE, None).await.expect("recovers");
         assert_eq!(fake.calls(), 2);
     }
 
@@ -466,9 +611,12 @@ mod tests {
         let cache = InventoryCache::new(5 * MINUTE, None);
         let acct = account(&fake);
         let cancelled =
-            tokio::time::timeout(Duration::from_secs(1), cache.snapshot(&acct, MINUTE)).await;
+            tokio::time::timeout(Duration::from_secs(1), cache.snapshot(&acct, MINUTE, None)).await;
         assert!(cancelled.is_err(), "timed out mid-listing");
-        cache.snapshot(&acct, MINUTE).await.expect("lists again");
+        cache
+            .snapshot(&acct, MINUTE, None)
+            .await
+            .expect("lists again");
         assert_eq!(fake.calls(), 2);
     }
 
@@ -477,26 +625,26 @@ mod tests {
         let fake = Fake::with(100, Duration::ZERO);
         let cache = InventoryCache::new(5 * MINUTE, None);
         let acct = account(&fake);
-        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        let s = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         assert_eq!(s.last_good_count, None);
 
         fake.size.store(10, Ordering::SeqCst);
         fake.incomplete.store(true, Ordering::SeqCst);
         cache.invalidate(&acct.key);
-        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        let s = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         assert_eq!(s.last_good_count, Some(100));
         assert!(!s.inventory.complete);
 
         fake.incomplete.store(false, Ordering::SeqCst);
         cache.invalidate(&acct.key);
-        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        let s = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         assert_eq!(
             s.last_good_count,
             Some(100),
             "an incomplete listing is no baseline"
         );
         cache.invalidate(&acct.key);
-        let s = cache.snapshot(&acct, MINUTE).await.expect("ok");
+        let s = cache.snapshot(&acct, MINUTE, None).await.expect("ok");
         assert_eq!(
             s.last_good_count,
             Some(10),
@@ -514,12 +662,12 @@ mod tests {
             key: AccountKey::new("other", "intelepeer-account", [8; 32]),
             client: fake.clone(),
         };
-        cache.snapshot(&a, MINUTE).await.expect("ok");
-        cache.snapshot(&b, MINUTE).await.expect("ok");
+        cache.snapshot(&a, MINUTE, None).await.expect("ok");
+        cache.snapshot(&b, MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 2);
         cache.forget(&a.key);
         assert_eq!(cache.last_good_count(&a.key).await, None);
-        cache.snapshot(&a, MINUTE).await.expect("ok");
+        cache.snapshot(&a, MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 3);
     }
 
@@ -536,11 +684,11 @@ mod tests {
             key: AccountKey::new("billing", "other", [2; 32]).with_identity(user()),
             client: fake.clone(),
         };
-        cache.snapshot(&a, MINUTE).await.expect("ok");
-        cache.snapshot(&b, MINUTE).await.expect("ok");
+        cache.snapshot(&a, MINUTE, None).await.expect("ok");
+        cache.snapshot(&b, MINUTE, None).await.expect("ok");
         assert_eq!(fake.calls(), 1, "one vendor account, one listing");
         cache.invalidate(&b.key);
-        cache.snapshot(&a, MINUTE).await.expect("ok");
+        cache.snapshot(&a, MINUTE, None).await.expect("ok");
         assert_eq!(
             fake.calls(),
             2,

@@ -3,8 +3,12 @@
 //!
 //! 1. [`observe`] — the set's account (its Secret, same namespace only), every
 //!    set of the same vendor account, and the account's inventory;
-//! 2. **plan** — [`tollfree_plan::plan`] over the account's sets; the gate
-//!    (policy, suspend, approval, budgets, inventory safety) is inside it;
+//! 2. **plan** — [`tollfree_plan::plan_one`]: this set's plan over the
+//!    account's sets (identical to its entry in the whole-account
+//!    [`tollfree_plan::plan`], at a fraction of the cost); the gate (policy,
+//!    suspend, approval, budgets, inventory safety) is inside it. The
+//!    whole-account plan runs only for the unowned-numbers gauge, once per
+//!    inventory listing or change of the account's specs ([`UnownedGauge`]);
 //! 3. [`execute`] — the only place that calls vendor mutations, each preceded
 //!    by its write-ahead intent in status;
 //! 4. [`record`] — status by server-side apply (skipped when only timestamps
@@ -12,6 +16,10 @@
 //!
 //! Reconciles of sets that share a vendor account are serialized (one async
 //! lock per account), so that each plan sees what the previous one recorded.
+//! They share one inventory snapshot: a set's mutation does not make the
+//! others list again (their plans see its intents in its status); only the set
+//! itself, while its orders are in flight, waits for a listing that started
+//! after its mutation was answered ([`observe::inventory_freshness`]).
 //! The statuses this operator wrote are kept in a [`Journal`] and laid over
 //! the reflector store, whose copy may lag a write by a moment: a lagging copy
 //! must never hide an intent (that could buy twice).
@@ -26,12 +34,15 @@ pub mod observe;
 pub mod record;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use kube::runtime::reflector::Store;
 use tollfree_plan::{Hold, IntentKind, Memory, PlanInput, SetId, SetInput, SetPlan};
+
+use crate::inventory::Snapshot;
 
 use crate::accounts::VendorIdentity;
 use crate::context::Context;
@@ -98,6 +109,17 @@ pub fn backoff_delay(failures: u32) -> Duration {
     BACKOFF_START
         .saturating_mul(1u32 << doublings)
         .min(BACKOFF_MAX)
+}
+
+/// Whether a handled vendor refusal proves the inventory snapshot wrong, so
+/// that every set of the account should plan on a new listing: the vendor
+/// knows of an order the listing did not show (a conflicting order, a number
+/// already pending disconnect) or denies a number the listing showed.
+pub fn disproves_inventory(refusal: &str) -> bool {
+    matches!(
+        refusal,
+        "OrderConflict" | "AlreadyDisconnecting" | "NotAssigned"
+    )
 }
 
 /// What a reconcile decided.
@@ -175,6 +197,51 @@ pub struct Reconciler {
     unresolved: observe::Unresolved,
     locks: Mutex<HashMap<VendorIdentity, Arc<tokio::sync::Mutex<()>>>>,
     failures: Mutex<HashMap<String, u32>>,
+    /// By object UID: when this process last saw the set's vendor mutations
+    /// answered (the `not_before` of its next listing while orders are in flight).
+    sent_at: Mutex<HashMap<String, Timestamp>>,
+    unowned: UnownedGauge,
+}
+
+/// When the `tollfree_unowned_numbers` gauge of an account was last computed:
+/// from which snapshot and which specs. The count needs the whole-account
+/// plan; it only changes with the inventory or with what the sets declare
+/// (what each set adopts or holds follows from those and their memory, which
+/// the whole-account plan already projects), so it is recomputed once per
+/// listing, or when a spec of the account changed, not on every reconcile.
+#[derive(Debug, Default)]
+pub struct UnownedGauge(Mutex<HashMap<String, (Weak<Snapshot>, u64)>>);
+
+impl UnownedGauge {
+    /// Whether the gauge of `account` must be recomputed for `snapshot` and
+    /// `input`; remembers them if so.
+    pub fn stale(&self, account: &str, snapshot: &Arc<Snapshot>, input: &PlanInput) -> bool {
+        let specs = specs_hash(input);
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = map.get(account).is_some_and(|(seen, hash)| {
+            *hash == specs && std::ptr::eq(seen.as_ptr(), Arc::as_ptr(snapshot))
+        });
+        if !fresh {
+            map.insert(account.to_owned(), (Arc::downgrade(snapshot), specs));
+        }
+        !fresh
+    }
+}
+
+/// A hash of what the account's sets declare (ids, deletion, packages).
+fn specs_hash(input: &PlanInput) -> u64 {
+    let mut ids: Vec<(&SetId, bool, String)> = input
+        .sets
+        .iter()
+        .map(|s| {
+            let packages = serde_json::to_string(&s.packages).unwrap_or_default();
+            (&s.id, s.deleting, packages)
+        })
+        .collect();
+    ids.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ids.hash(&mut h);
+    h.finish()
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -204,6 +271,8 @@ impl Reconciler {
             unresolved: observe::Unresolved::default(),
             locks: Mutex::default(),
             failures: Mutex::default(),
+            sent_at: Mutex::default(),
+            unowned: UnownedGauge::default(),
         }
     }
 
@@ -246,6 +315,10 @@ impl Reconciler {
     pub fn forget(&self, obj: &TollFreeNumberSet) {
         if let Some(uid) = &obj.metadata.uid {
             self.journal.forget(uid);
+            self.sent_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(uid);
         }
         self.succeeded(obj);
         if let Ok(id) = convert::set_id(obj) {
@@ -389,8 +462,15 @@ impl Reconciler {
         let peers = observe::peers(ctx, &self.unresolved, &all, account.key.identity(), &id).await;
 
         // ... and its inventory.
-        let max_age = observe::inventory_max_age(&this.memory, deleting, resync);
-        let snapshot = match observe::inventory(ctx, &account, max_age).await {
+        let uid = obj.metadata.uid.clone().unwrap_or_default();
+        let sent_at = self
+            .sent_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&uid)
+            .copied();
+        let freshness = observe::inventory_freshness(&this.memory, deleting, resync, sent_at);
+        let snapshot = match observe::inventory(ctx, &account, freshness).await {
             Ok(s) => s,
             Err(e) => return Err(self.fail(&obj, e).await),
         };
@@ -406,10 +486,12 @@ impl Reconciler {
                 .last_good_count
                 .or_else(|| convert::last_good_count(prev.as_ref())),
         };
-        let plan = tollfree_plan::plan(&input);
-        ctx.metrics
-            .set_unowned(&account.key.to_string(), plan.unowned);
-        let Some(set_plan) = plan.sets.into_iter().find(|s| s.id == id) else {
+        let account_name = account.key.to_string();
+        if self.unowned.stale(&account_name, &snapshot, &input) {
+            ctx.metrics
+                .set_unowned(&account_name, tollfree_plan::plan(&input).unowned);
+        }
+        let Some(set_plan) = tollfree_plan::plan_one(&input, &id) else {
             return Err(Error::Executor {
                 set: id.to_string(),
                 reason: "the planner returned no plan for the set".into(),
@@ -422,9 +504,7 @@ impl Reconciler {
 
         // 3. Execute.
         let claimed = tollfree_plan::claimed_numbers(&input);
-        let uid = obj.metadata.uid.clone().unwrap_or_default();
         let uid_prefix: String = uid.chars().take(8).collect();
-        let account_name = account.key.to_string();
         let job = Job {
             set: &id,
             account: &account_name,
@@ -453,6 +533,19 @@ impl Reconciler {
         .await;
         let current = log.current;
         if executed.sent {
+            // Not an invalidation: other sets keep the snapshot (they see this
+            // set's intents in its status); this set, while its orders are in
+            // flight, asks for a listing that starts after now.
+            self.sent_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(uid.clone(), Timestamp::now());
+        }
+        if executed
+            .refusals
+            .iter()
+            .any(|r| disproves_inventory(r.reason))
+        {
             ctx.inventory.invalidate(&account.key);
         }
 

@@ -7,8 +7,9 @@
 //!   ([`VendorIdentity`]) compete for the same numbers, so ownership (DESIGN.md
 //!   §3.1) is decided across all of them. A set whose spec cannot be planned is
 //!   left out with a warning (it is reported on its own reconcile);
-//! - the account's **inventory** from the shared per-account cache: fresh when
-//!   the set has orders in flight, else up to the resync interval old.
+//! - the account's **inventory** from the shared per-account cache: listed
+//!   after the set's latest mutation (and young) when the set has orders in
+//!   flight, else up to the resync interval old ([`inventory_freshness`]).
 //!
 //! Nothing here calls a vendor mutation or writes to Kubernetes.
 
@@ -16,6 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use jiff::Timestamp;
 use tokio::time::Instant;
 
 use tollfree_plan::{Memory, SetId, SetInput};
@@ -41,19 +43,62 @@ pub async fn account(
     ctx.account(namespace, secret).await
 }
 
-/// How old an inventory snapshot the set accepts: [`FRESH_INVENTORY`] while
-/// it has orders in flight (purchase, move, disconnect intents) or is being
-/// deleted, else the resync interval (the cache never serves anything older).
-/// A mere reservation needs no fresh listing.
-pub fn inventory_max_age(memory: &Memory, deleting: bool, resync: Duration) -> Duration {
-    let ordering = memory
+/// What inventory snapshot a set accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    /// How old it may be.
+    pub max_age: Duration,
+    /// Its listing must have started at or after this instant.
+    pub not_before: Option<Timestamp>,
+}
+
+/// What inventory snapshot a set accepts.
+///
+/// - Orders in flight (purchase, move, disconnect intents): a listing that
+///   **started after the set's latest mutation was sent** (`not_before`: the
+///   latest such intent's `started`, or `sent_at` — when this process last saw
+///   the set's mutations answered — if later; an intent's `started` is taken
+///   before the listing of the reconcile that sent it), and at most
+///   [`FRESH_INVENTORY`] old, so that polling sees the orders land.
+/// - Being deleted: at most [`FRESH_INVENTORY`] old.
+/// - Otherwise the resync interval (the cache never serves anything older),
+///   even right after *other* sets of the account sent mutations. That is
+///   safe because the planner does not learn about other sets' work from the
+///   inventory: their intents and owned numbers are in their status memory,
+///   which every plan reads. `tollfree_plan::claimed_numbers` and the
+///   planner's ownership claims cover every number another set declares, owns
+///   or has an intent about (reserve, purchase, move, disconnect), so a stale
+///   listing can neither offer such a number for adoption nor let an
+///   `Acquire` reserve it; and the vendor refuses to reserve a number that is
+///   already reserved or owned. A number bought by another set that is not yet
+///   listed is simply absent, which is what the previous listing said too.
+///
+/// A mere reservation needs no fresh listing (it never shows in the inventory).
+pub fn inventory_freshness(
+    memory: &Memory,
+    deleting: bool,
+    resync: Duration,
+    sent_at: Option<Timestamp>,
+) -> Freshness {
+    let latest_order = memory
         .intents
         .iter()
-        .any(|i| i.kind != tollfree_plan::IntentKind::Reserve);
-    if deleting || ordering {
-        FRESH_INVENTORY.min(resync)
-    } else {
-        resync
+        .filter(|i| i.kind != tollfree_plan::IntentKind::Reserve)
+        .map(|i| i.started)
+        .max();
+    match latest_order {
+        Some(started) => Freshness {
+            max_age: FRESH_INVENTORY.min(resync),
+            not_before: Some(sent_at.map_or(started, |s| s.max(started))),
+        },
+        None if deleting => Freshness {
+            max_age: FRESH_INVENTORY.min(resync),
+            not_before: None,
+        },
+        None => Freshness {
+            max_age: resync,
+            not_before: None,
+        },
     }
 }
 
@@ -61,9 +106,11 @@ pub fn inventory_max_age(memory: &Memory, deleting: bool, resync: Duration) -> D
 pub async fn inventory(
     ctx: &Context,
     account: &Account<VendorClient>,
-    max_age: Duration,
+    freshness: Freshness,
 ) -> Result<Arc<Snapshot>, Error> {
-    ctx.inventory.snapshot(account, max_age).await
+    ctx.inventory
+        .snapshot(account, freshness.max_age, freshness.not_before)
+        .await
 }
 
 /// The sets of one vendor account, parsed for the planner, and the sets left out.
@@ -264,24 +311,59 @@ mod tests {
     }
 
     #[test]
-    fn in_flight_orders_ask_for_a_fresh_inventory() {
+    fn in_flight_orders_ask_for_a_listing_started_after_their_mutation() {
         let resync = Duration::from_secs(300);
+        let t = |s: &str| s.parse::<Timestamp>().expect("timestamp");
+        let idle = Freshness {
+            max_age: resync,
+            not_before: None,
+        };
         let mut memory = Memory::default();
-        assert_eq!(inventory_max_age(&memory, false, resync), resync);
-        assert_eq!(inventory_max_age(&memory, true, resync), FRESH_INVENTORY);
+        assert_eq!(inventory_freshness(&memory, false, resync, None), idle);
+        assert_eq!(
+            inventory_freshness(&memory, false, resync, Some(t("2025-01-01T00:00:09Z"))),
+            idle,
+            "a mutation without an order in flight asks for nothing"
+        );
+        assert_eq!(
+            inventory_freshness(&memory, true, resync, None),
+            Freshness {
+                max_age: FRESH_INVENTORY,
+                not_before: None
+            }
+        );
         memory.intents.push(new_intent(
             tollfree_plan::IntentKind::Reserve,
             vec![],
             None,
-            jiff::Timestamp::UNIX_EPOCH,
+            t("2025-01-01T00:00:05Z"),
         ));
-        assert_eq!(inventory_max_age(&memory, false, resync), resync);
-        memory.intents.push(new_intent(
-            tollfree_plan::IntentKind::Move,
-            vec![],
-            None,
-            jiff::Timestamp::UNIX_EPOCH,
-        ));
-        assert_eq!(inventory_max_age(&memory, false, resync), FRESH_INVENTORY);
+        assert_eq!(inventory_freshness(&memory, false, resync, None), idle);
+        for (kind, started) in [
+            (tollfree_plan::IntentKind::Move, "2025-01-01T00:00:01Z"),
+            (tollfree_plan::IntentKind::Purchase, "2025-01-01T00:00:03Z"),
+        ] {
+            memory
+                .intents
+                .push(new_intent(kind, vec![], None, t(started)));
+        }
+        let fresh = |not_before: &str| Freshness {
+            max_age: FRESH_INVENTORY,
+            not_before: Some(t(not_before)),
+        };
+        assert_eq!(
+            inventory_freshness(&memory, false, resync, None),
+            fresh("2025-01-01T00:00:03Z"),
+            "the latest order, not the reservation"
+        );
+        assert_eq!(
+            inventory_freshness(&memory, false, resync, Some(t("2025-01-01T00:00:04Z"))),
+            fresh("2025-01-01T00:00:04Z"),
+            "the answer came after the intent was written"
+        );
+        assert_eq!(
+            inventory_freshness(&memory, false, resync, Some(t("2025-01-01T00:00:02Z"))),
+            fresh("2025-01-01T00:00:03Z")
+        );
     }
 }
