@@ -175,8 +175,8 @@ impl Journal {
         }
     }
 
-    /// Forgets an object (released, or a write whose outcome is unknown: the
-    /// store's copy is then the best knowledge).
+    /// Forgets an object (released). A failed write does not forget: the
+    /// last write known to be stored stays laid over a store that may lag it.
     pub fn forget(&self, uid: &str) {
         self.lock().remove(uid);
     }
@@ -342,12 +342,10 @@ impl Reconciler {
                 self.journal.wrote(&stored);
                 Ok(stored.status.unwrap_or(status))
             }
-            Err(e) => {
-                if let Some(uid) = &obj.metadata.uid {
-                    self.journal.forget(uid);
-                }
-                Err(e)
-            }
+            // The journal keeps the last write known to be stored: a failed
+            // write may not have landed, and the store's copy may still lag
+            // that earlier write (hiding its intents could buy twice).
+            Err(e) => Err(e),
         }
     }
 
@@ -622,12 +620,9 @@ impl IntentLog for StatusLog<'_> {
                 self.current = Some(stored.status.unwrap_or(status));
                 Ok(())
             }
-            Err(e) => {
-                if let Some(uid) = &self.obj.metadata.uid {
-                    self.reconciler.journal.forget(uid);
-                }
-                Err(e)
-            }
+            // No vendor call follows; the journal keeps the last write known
+            // to be stored (see `Reconciler::write`).
+            Err(e) => Err(e),
         }
     }
 }
@@ -766,6 +761,64 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(ids, ["a/one"]);
+    }
+
+    /// A reconciler whose Kubernetes API cannot be reached: every write fails.
+    fn unreachable_reconciler() -> Reconciler {
+        let config = kube::Config::new("http://127.0.0.1:1".parse().expect("url"));
+        let client = kube::Client::try_from(config).expect("client");
+        let settings = crate::context::Settings {
+            intelepeer_url: "http://127.0.0.1:1".into(),
+            namespace: None,
+            resync_interval: RESYNC,
+            vendor_rate_limit: 0.0,
+            instance: "test".into(),
+        };
+        let ctx = Context::new(
+            client,
+            crate::metrics::Metrics::new(),
+            crate::server::Readiness::new(),
+            settings,
+        );
+        let (store, _writer) = kube::runtime::reflector::store();
+        Reconciler::new(Arc::new(ctx), store)
+    }
+
+    #[tokio::test]
+    async fn a_failed_status_write_keeps_the_last_stored_intents_over_a_lagging_store() {
+        let r = unreachable_reconciler();
+        let stale = set("a", "one", "acct");
+        let mut stored = stale.clone();
+        stored.metadata.resource_version = Some("2".into());
+        let mut intent = convert::status_from_plan(
+            None,
+            &convert::set_input(&stale, None).expect("input"),
+            &SetPlan {
+                memory: Memory {
+                    intents: vec![order(IntentKind::Purchase, ts("2025-01-01T00:00:00Z"))],
+                    ..Memory::default()
+                },
+                ..plan(vec![])
+            },
+            Some(1),
+            ts("2025-01-01T00:00:00Z"),
+        );
+        intent.desired = 7;
+        stored.status = Some(intent);
+        r.journal.wrote(&stored);
+
+        let next = TollFreeNumberSetStatus {
+            desired: 8,
+            ..Default::default()
+        };
+        assert!(r.write(&stored, None, next).await.is_err(), "unreachable");
+        let seen = r.journal.overlay(&stale).status.expect("status");
+        assert_eq!(
+            seen.intents.len(),
+            1,
+            "a lagging store copy must not hide the stored intent"
+        );
+        assert_eq!(seen.desired, 7);
     }
 
     #[test]
