@@ -91,6 +91,7 @@ pub async fn run(
     });
 
     let mapper_store = store.clone();
+    let mapper_reconciler = reconciler.clone();
     tracing::info!(
         namespace = ctx.settings.namespace.as_deref().unwrap_or("<all>"),
         resync = ?ctx.settings.resync_interval,
@@ -109,6 +110,7 @@ pub async fn run(
                     &secret.name_any(),
                 )
                 .into_iter()
+                .inspect(|id| mapper_reconciler.secret_changed(id))
                 .map(|id| ObjectRef::<TollFreeNumberSet>::new(&id.name).within(&id.namespace))
                 .collect::<Vec<_>>()
             },
@@ -140,7 +142,16 @@ pub async fn run(
 }
 
 /// The controller's reconcile: the finalizer around the pipeline.
+///
+/// A reconcile triggered inside the set's backoff window, with nothing a
+/// person changed since the failure (typically by the operator's own status
+/// write of that failure), waits out the window: no vendor call, no status
+/// write, and the failure count stays.
 async fn reconcile_set(obj: Arc<TollFreeNumberSet>, r: Arc<Reconciler>) -> Result<Action, Error> {
+    if let Some(left) = r.in_backoff(&obj) {
+        tracing::debug!(set = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()), ?left, "inside the backoff window; waiting");
+        return Ok(Action::requeue(left));
+    }
     let ctx = r.context();
     let timer = ctx.metrics.reconcile_started();
     let namespace = obj.namespace().unwrap_or_default();
@@ -192,13 +203,13 @@ fn error_policy(obj: Arc<TollFreeNumberSet>, error: &Error, r: Arc<Reconciler>) 
         tracing::debug!(set = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()), %error, ?after, "deletion pending");
         return Action::requeue(after);
     }
-    let mut delay = r.failed(&obj);
-    if let Some(intelepeer::Error::RateLimited {
-        retry_after: Some(after),
-    }) = error.vendor_source()
-    {
-        delay = delay.max(*after);
-    }
+    let retry_after = match error.vendor_source() {
+        Some(intelepeer::Error::RateLimited {
+            retry_after: Some(after),
+        }) => Some(*after),
+        _ => None,
+    };
+    let delay = r.failed(&obj, retry_after);
     tracing::warn!(
         set = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
         error = %error.report(),

@@ -36,7 +36,7 @@ pub mod record;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use kube::runtime::reflector::Store;
@@ -109,6 +109,66 @@ pub fn backoff_delay(failures: u32) -> Duration {
     BACKOFF_START
         .saturating_mul(1u32 << doublings)
         .min(BACKOFF_MAX)
+}
+
+/// What a person can change to make a failing set try again at once: its
+/// spec (generation), its annotations (approval), its deletion, and its
+/// Secret (a change of the Secret counts up `secret_changes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// `metadata.generation`.
+    pub generation: Option<i64>,
+    /// A hash of `metadata.annotations`.
+    pub annotations: u64,
+    /// Whether the set is being deleted.
+    pub deleting: bool,
+    /// How many changes of the set's Secret this process has seen.
+    pub secret_changes: u64,
+}
+
+impl Trigger {
+    /// The trigger of `obj`, given how many Secret changes were seen for it.
+    pub fn of(obj: &TollFreeNumberSet, secret_changes: u64) -> Self {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        obj.metadata.annotations.hash(&mut h);
+        Self {
+            generation: obj.metadata.generation,
+            annotations: h.finish(),
+            deleting: obj.metadata.deletion_timestamp.is_some(),
+            secret_changes,
+        }
+    }
+}
+
+/// A set's failures in a row and the backoff window of the latest one.
+#[derive(Debug, Clone, Default)]
+struct Failures {
+    count: u32,
+    /// Until when the latest failure backs off, and what it failed on.
+    window: Option<(Instant, Trigger)>,
+    /// Changes of the set's Secret seen so far (see [`Trigger`]).
+    secret_changes: u64,
+}
+
+/// Whether a reconcile triggered at `now` must wait out a backoff window
+/// (the set failed at `failed_on`, backing off until `until`) instead of
+/// calling the vendor again; the time left if so. Every watch event
+/// triggers a reconcile, including the operator's own status writes (the
+/// failure's message, a new Event): without this, a failure whose message
+/// changes each time (a 429's "retry after N s") would retry at the vendor's
+/// answer rate. A change a person made (spec, annotations, deletion,
+/// Secret) reacts at once.
+pub fn backoff_remaining(
+    window: Option<&(Instant, Trigger)>,
+    now: &Trigger,
+    at: Instant,
+) -> Option<Duration> {
+    let (until, failed_on) = window?;
+    if failed_on != now {
+        return None;
+    }
+    let left = until.checked_duration_since(at)?;
+    (!left.is_zero()).then_some(left)
 }
 
 /// Whether a handled vendor refusal proves the inventory snapshot wrong, so
@@ -196,7 +256,7 @@ pub struct Reconciler {
     events: record::EventLog,
     unresolved: observe::Unresolved,
     locks: Mutex<HashMap<VendorIdentity, Arc<tokio::sync::Mutex<()>>>>,
-    failures: Mutex<HashMap<String, u32>>,
+    failures: Mutex<HashMap<String, Failures>>,
     /// By object UID: when this process last saw the set's vendor mutations
     /// answered (the `not_before` of its next listing while orders are in flight).
     sent_at: Mutex<HashMap<String, Timestamp>>,
@@ -295,12 +355,39 @@ impl Reconciler {
             .clone()
     }
 
-    /// Counts a failure of `obj` and returns how long to back off.
-    pub fn failed(&self, obj: &TollFreeNumberSet) -> Duration {
+    /// Counts a failure of `obj` and returns how long to back off: the
+    /// doubling delay, or the vendor's `retry_after` if longer. Until then,
+    /// reconciles of `obj` that nobody asked for wait ([`Self::in_backoff`]).
+    pub fn failed(&self, obj: &TollFreeNumberSet, retry_after: Option<Duration>) -> Duration {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let n = failures.entry(key(obj)).or_default();
-        *n = n.saturating_add(1);
-        backoff_delay(*n)
+        let f = failures.entry(key(obj)).or_default();
+        f.count = f.count.saturating_add(1);
+        let delay = backoff_delay(f.count).max(retry_after.unwrap_or_default());
+        let trigger = Trigger::of(obj, f.secret_changes);
+        f.window = Some((Instant::now() + delay, trigger));
+        delay
+    }
+
+    /// The time `obj` must still wait after its latest failure, if it is
+    /// inside that backoff window and nothing a person changed since (see
+    /// [`backoff_remaining`]).
+    pub fn in_backoff(&self, obj: &TollFreeNumberSet) -> Option<Duration> {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let f = failures.get(&key(obj))?;
+        backoff_remaining(
+            f.window.as_ref(),
+            &Trigger::of(obj, f.secret_changes),
+            Instant::now(),
+        )
+    }
+
+    /// A Secret that `set` uses changed: its next reconcile does not wait
+    /// for the backoff window (the failure count is kept).
+    pub fn secret_changed(&self, set: &SetId) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = failures.get_mut(&format!("{}/{}", set.namespace, set.name)) {
+            f.secret_changes = f.secret_changes.wrapping_add(1);
+        }
     }
 
     /// Resets the failure count of `obj`.
@@ -736,6 +823,73 @@ mod tests {
         assert_eq!(secs, [5, 10, 20, 40, 80, 160, 300, 300]);
         assert_eq!(backoff_delay(0).as_secs(), 5);
         assert_eq!(backoff_delay(u32::MAX), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn a_trigger_inside_the_backoff_window_waits_unless_a_person_changed_something() {
+        let obj = set("a", "one", "acct");
+        let failed_on = Trigger::of(&obj, 0);
+        let t0 = Instant::now();
+        let window = (t0 + Duration::from_secs(20), failed_on.clone());
+        // Our own status write (same generation, annotations, Secret): wait.
+        assert_eq!(
+            backoff_remaining(Some(&window), &failed_on, t0 + Duration::from_secs(5)),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(
+            backoff_remaining(Some(&window), &failed_on, t0 + Duration::from_secs(20)),
+            None,
+            "the window is over"
+        );
+        assert_eq!(backoff_remaining(None, &failed_on, t0), None, "no failure");
+        // What a person changes reacts at once.
+        let mut spec = obj.clone();
+        spec.metadata.generation = Some(2);
+        let mut approved = obj.clone();
+        approved.metadata.annotations = Some(
+            [("tollfree.dev/approve".to_owned(), "abc".to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        let mut deleted = obj.clone();
+        deleted.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH),
+        );
+        for (what, trigger) in [
+            ("spec", Trigger::of(&spec, 0)),
+            ("approval", Trigger::of(&approved, 0)),
+            ("deletion", Trigger::of(&deleted, 0)),
+            ("secret", Trigger::of(&obj, 1)),
+        ] {
+            assert_eq!(
+                backoff_remaining(Some(&window), &trigger, t0 + Duration::from_secs(1)),
+                None,
+                "{what}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_reconciler_keeps_the_window_until_success_or_a_secret_change() {
+        let r = unreachable_reconciler();
+        let obj = set("a", "one", "acct");
+        assert_eq!(r.in_backoff(&obj), None);
+        assert_eq!(r.failed(&obj, None), BACKOFF_START);
+        assert!(r.in_backoff(&obj).is_some_and(|d| d <= BACKOFF_START));
+        assert_eq!(
+            r.failed(&obj, Some(Duration::from_secs(60))),
+            Duration::from_secs(60),
+            "a longer Retry-After wins"
+        );
+        r.secret_changed(&SetId {
+            namespace: "a".into(),
+            name: "one".into(),
+        });
+        assert_eq!(r.in_backoff(&obj), None, "a Secret change reacts at once");
+        assert_eq!(r.failed(&obj, None), BACKOFF_START * 4, "the count is kept");
+        assert!(r.in_backoff(&obj).is_some());
+        r.succeeded(&obj);
+        assert_eq!(r.in_backoff(&obj), None);
     }
 
     fn set(ns: &str, name: &str, secret: &str) -> TollFreeNumberSet {
