@@ -147,6 +147,81 @@ pub fn set_input(
     })
 }
 
+/// What can be salvaged of a set whose spec or status does not convert, as a
+/// claims-only participant ([`SetInput::claims_only`]): every number that
+/// parses from its spec (under a packageID that parses), and from its status
+/// the owned numbers and intents that parse, entry by entry. The set is
+/// planned around, never for. `None` without a namespace and name.
+pub fn salvage(obj: &TollFreeNumberSet) -> Option<SetInput> {
+    let id = set_id(obj).ok()?;
+    let mut packages: Vec<plan::PackageSpec> = Vec::new();
+    for entry in &obj.spec.packages {
+        let Ok(package) = package_id("", entry.package_id) else {
+            continue;
+        };
+        let numbers = entry.numbers.iter().filter_map(|r| E164::parse(r).ok());
+        match packages.iter_mut().find(|p| p.package == package) {
+            Some(p) => p.numbers.extend(numbers),
+            None => packages.push(plan::PackageSpec {
+                package,
+                numbers: numbers.collect(),
+                acquire: None,
+            }),
+        }
+    }
+    let memory = memory(obj.status.as_ref()).unwrap_or_else(|_| salvage_memory(obj));
+    Some(
+        SetInput {
+            id,
+            created: obj
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map_or(Timestamp::MAX, |t| t.0),
+            deleting: false,
+            suspend: true,
+            packages,
+            policy: plan::Policy::default(),
+            grace: None,
+            limits: plan::Limits::default(),
+            order_defaults: plan::OrderDefaults::default(),
+            approved_hash: None,
+            memory,
+        }
+        .claims_only(),
+    )
+}
+
+/// The owned numbers and intents of a status that does not convert as a
+/// whole, each entry that parses on its own.
+fn salvage_memory(obj: &TollFreeNumberSet) -> Memory {
+    let mut memory = Memory::default();
+    let Some(status) = obj.status.as_ref() else {
+        return memory;
+    };
+    for entry in status.numbers.iter().filter(|e| e.owned) {
+        let package = entry
+            .owned_package_id
+            .or(entry.package_id)
+            .and_then(|p| PackageId::new(p).ok());
+        if let (Ok(number), Some(package)) = (E164::parse(&entry.number), package) {
+            memory.owned.insert(
+                number,
+                plan::Ownership {
+                    package,
+                    acquired: entry.acquired,
+                },
+            );
+        }
+    }
+    memory.intents = status
+        .intents
+        .iter()
+        .filter_map(|r| intent("", r).ok())
+        .collect();
+    memory
+}
+
 /// `spec.packages` as the planner sees them, with every admission rule checked
 /// again (a number at most once per set, a packageID at most once, numbers or
 /// acquire in each entry).

@@ -25,6 +25,7 @@ const B: &str = "+18003255821";
 /// In the account before any set exists, declared by none.
 const UNOWNED: &str = "+18445550123";
 const P1: u64 = 30744;
+const P2: u64 = 24188;
 
 fn two_numbers(disconnect: &str, extra: &str) -> String {
     set_manifest(
@@ -224,6 +225,56 @@ fn wrong_credentials_stall_the_set_without_a_hot_loop() {
     s.test_ns().create_secret(ACCOUNT_SECRET, "demo", "demo");
     s.wait_ready("lines");
     assert_eq!(tally(&s.ledger(), LedgerKind::Purchase), once(&[A]));
+}
+
+// ---------------------------------------------------------------------------
+// A set whose account is unknown is planned around
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_number_of_a_set_with_an_unreadable_secret_is_not_adopted_by_a_younger_set() {
+    let mut s = Scenario::without_operator(sim_config());
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    s.sim().seed_inventory(&[UNOWNED], P1);
+    // The older set's Secret does not exist: its account is unknown, but it
+    // may be this one, so what it declares is not up for adoption.
+    s.apply(
+        &set_manifest(
+            "orphan",
+            &format!("  packages:\n    - packageID: {P1}\n      numbers: [\"{UNOWNED}\"]\n"),
+        )
+        .replace(ACCOUNT_SECRET, "no-such-secret"),
+    );
+    // creationTimestamp has whole seconds.
+    std::thread::sleep(Duration::from_millis(1100));
+    s.apply(&set_manifest(
+        "lines",
+        &format!("  packages:\n    - packageID: {P2}\n      numbers: [\"{UNOWNED}\", \"{A}\"]\n"),
+    ));
+    s.start_operator();
+
+    s.wait_set(
+        "lines",
+        Duration::from_secs(45),
+        "UNOWNED in Conflict (claimed by orphan), A Active",
+        |set| {
+            observed_current(set)
+                && number_state(set, UNOWNED) == Some(NumberState::Conflict)
+                && number_entry(set, UNOWNED).is_some_and(|n| !n.owned)
+                && number_state(set, A) == Some(NumberState::Active)
+        },
+    );
+    std::thread::sleep(RESYNC);
+    let ledger = s.ledger();
+    assert!(
+        ledger
+            .iter()
+            .all(|e| !e.numbers.iter().any(|n| n == UNOWNED)),
+        "a vendor mutation touched the orphan's number:\n{}",
+        ledger_text(&ledger)
+    );
+    assert_eq!(s.inventory().get(UNOWNED), Some(&P1));
+    assert_eq!(tally(&ledger, LedgerKind::Purchase), once(&[A]));
 }
 
 // ---------------------------------------------------------------------------

@@ -5,8 +5,12 @@
 //! - **every set of the same vendor account** from the controller's reflector
 //!   store, whatever its namespace: sets whose Secrets hold the same login
 //!   ([`VendorIdentity`]) compete for the same numbers, so ownership (DESIGN.md
-//!   §3.1) is decided across all of them. A set whose spec cannot be planned is
-//!   left out with a warning (it is reported on its own reconcile);
+//!   §3.1) is decided across all of them. A set that cannot be planned *for*
+//!   — its Secret cannot be read (its account is unknown) or its spec or
+//!   status does not convert — is still planned *around*: it takes part in
+//!   every account's plan as a claims-only participant
+//!   ([`SetInput::claims_only`], [`convert::salvage`]), so that nothing it
+//!   declares or owns counts as unowned (DESIGN.md §3.1–3.2);
 //! - the account's **inventory** from the shared per-account cache: listed
 //!   after the set's latest mutation (and young) when the set has orders in
 //!   flight, else up to the resync interval old ([`inventory_freshness`]).
@@ -116,16 +120,23 @@ pub async fn inventory(
 /// The sets of one vendor account, parsed for the planner, and the sets left out.
 #[derive(Debug, Default)]
 pub struct Peers {
-    /// Sets of the account, other than the one being reconciled.
+    /// Sets of the account, other than the one being reconciled, and the
+    /// claims-only participants.
     pub sets: Vec<SetInput>,
-    /// Sets of the account whose spec or status could not be parsed.
+    /// Sets whose spec or status could not be parsed (planned around as
+    /// claims-only participants, with what could be salvaged).
     pub skipped: Vec<(SetId, SpecError)>,
+    /// Sets whose account is unknown (planned around as claims-only participants).
+    pub unresolved: Vec<SetId>,
 }
 
 /// Picks, among `sets`, those whose Secret has the vendor identity `identity`
 /// (as told by `identity_of(namespace, secret name)`), except `this`, and
-/// parses them for the planner. Sets whose identity is unknown are not part
-/// of the account. Pure: the caller resolves identities first.
+/// parses them for the planner. Sets whose identity is unknown may be of the
+/// account: they are claims-only participants, as are sets of the account (or
+/// of an unknown one) that do not parse (with what [`convert::salvage`]
+/// recovers). Sets of another known account are left out. Pure: the caller
+/// resolves identities first.
 pub fn select_peers<'a>(
     sets: impl IntoIterator<Item = &'a TollFreeNumberSet>,
     identity: &VendorIdentity,
@@ -140,12 +151,24 @@ pub fn select_peers<'a>(
         if &id == this {
             continue;
         }
-        if identity_of(&id.namespace, &obj.spec.account_ref.name).as_ref() != Some(identity) {
-            continue;
-        }
+        let known = match identity_of(&id.namespace, &obj.spec.account_ref.name) {
+            Some(other) if &other != identity => continue,
+            Some(_) => true,
+            None => false,
+        };
         match convert::set_input(obj, convert::approved_hash(obj)) {
-            Ok(input) => peers.sets.push(input),
-            Err(e) => peers.skipped.push((id, e)),
+            Ok(input) if known => peers.sets.push(input),
+            Ok(input) => {
+                peers.sets.push(input.claims_only());
+                peers.unresolved.push(id);
+            }
+            Err(e) => {
+                peers.sets.extend(convert::salvage(obj));
+                if !known {
+                    peers.unresolved.push(id.clone());
+                }
+                peers.skipped.push((id, e));
+            }
         }
     }
     peers.sets.sort_by(|a, b| a.id.cmp(&b.id));
@@ -179,7 +202,8 @@ impl Unresolved {
 /// Every other set of the vendor account `identity`, from `sets` (the
 /// controller's store, with the statuses this operator last wrote). A set
 /// whose Secret was never resolved is resolved now (one read of its Secret,
-/// then cached); a set whose Secret cannot be read is not part of the account.
+/// then cached); a set whose Secret cannot be read is a claims-only
+/// participant of every account.
 pub async fn peers(
     ctx: &Context,
     unresolved: &Unresolved,
@@ -201,7 +225,7 @@ pub async fn peers(
         .collect();
     for (ns, secret) in unknown {
         if let Err(e) = ctx.account(&ns, &secret).await {
-            tracing::debug!(namespace = %ns, secret = %secret, error = %e.report(), "a set's account cannot be resolved; it is left out of its account's plan");
+            tracing::debug!(namespace = %ns, secret = %secret, error = %e.report(), "a set's account cannot be resolved; its claims still count in every account's plan");
             unresolved.failed((ns, secret));
         }
     }
@@ -211,7 +235,7 @@ pub async fn peers(
             .map(|k| k.identity().clone())
     });
     for (id, e) in &peers.skipped {
-        tracing::warn!(set = %id, error = %e, "a set of the same account cannot be planned; it is left out (its own reconcile reports why)");
+        tracing::warn!(set = %id, error = %e, "a set that may share the account cannot be planned; what it declares or owns is still claimed (its own reconcile reports why)");
     }
     peers
 }
@@ -276,10 +300,14 @@ mod tests {
         let ids: Vec<String> = peers.sets.iter().map(|s| s.id.to_string()).collect();
         assert_eq!(
             ids,
-            ["billing/b"],
-            "not itself, not another login, not unresolved"
+            ["billing/b", "telecom/d"],
+            "not itself, not another login; an unresolved set is planned around"
         );
         assert!(peers.skipped.is_empty());
+        assert_eq!(peers.unresolved, [id("telecom", "d")]);
+        let d = &peers.sets[1];
+        assert!(d.suspend, "claims-only: never planned for");
+        assert!(!peers.sets[0].suspend);
     }
 
     #[test]
@@ -300,7 +328,13 @@ mod tests {
         let good = set("telecom", "a", "acct", "+18005550100");
         let demo = VendorIdentity::User("demo".into());
         let peers = select_peers([&bad, &good], &demo, &id("telecom", "z"), identity_of);
-        assert_eq!(peers.sets.len(), 1);
+        assert_eq!(peers.sets.len(), 2, "the bad set is planned around");
+        let salvaged = peers
+            .sets
+            .iter()
+            .find(|s| s.id == id("billing", "b"))
+            .expect("salvaged");
+        assert!(salvaged.suspend && salvaged.packages.iter().all(|p| p.numbers.is_empty()));
         assert_eq!(peers.skipped.len(), 1);
         assert_eq!(peers.skipped[0].0, id("billing", "b"));
         assert!(
@@ -308,6 +342,39 @@ mod tests {
             "{}",
             peers.skipped[0].1
         );
+    }
+
+    #[test]
+    fn an_unparseable_peer_still_claims_what_parses_and_what_its_status_owns() {
+        let mut bad = set("billing", "b", "missing", "+13035550100");
+        bad.spec.packages[0].numbers.push("+18005550104".into());
+        bad.status = Some(crate::crd::TollFreeNumberSetStatus {
+            numbers: vec![
+                crate::crd::NumberEntry {
+                    number: "+18005550105".into(),
+                    owned: true,
+                    package_id: Some(30744),
+                    ..Default::default()
+                },
+                crate::crd::NumberEntry {
+                    number: "not a number".into(),
+                    owned: true,
+                    package_id: Some(30744),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        });
+        let demo = VendorIdentity::User("demo".into());
+        let peers = select_peers([&bad], &demo, &id("telecom", "z"), identity_of);
+        assert_eq!(peers.unresolved, [id("billing", "b")]);
+        assert_eq!(peers.skipped.len(), 1);
+        let claimed: Vec<String> = peers.sets[0]
+            .packages
+            .iter()
+            .flat_map(|p| p.numbers.iter().map(ToString::to_string))
+            .collect();
+        assert_eq!(claimed, ["+18005550104", "+18005550105"]);
     }
 
     #[test]

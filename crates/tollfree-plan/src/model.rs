@@ -234,6 +234,59 @@ pub struct SetInput {
     pub memory: Memory,
 }
 
+impl SetInput {
+    /// This set as a *claims-only* participant: a set the caller cannot plan
+    /// **for** (its vendor account is unknown — its Secret cannot be read — or
+    /// its spec or status does not convert) but must plan **around** (DESIGN.md
+    /// §3.1–3.2: never touch what may belong to another set).
+    ///
+    /// Everything it declares, owns or has in flight is claimed as *wanted*: whether it still
+    /// declares an owned number is unknown, so nothing of it is handed over to
+    /// a younger set (a younger set declaring it reports `Conflict`). It is
+    /// never deleting (its numbers are not leaving while nobody can tell) and
+    /// it is suspended with no approval, so its own plan, if computed, holds
+    /// every vendor action. Its age (`created`) decides ties as for any set.
+    pub fn claims_only(mut self) -> SetInput {
+        let first = self.packages.first().map(|p| p.package);
+        let mut claimed: Vec<(E164, PackageId)> = self
+            .memory
+            .owned
+            .iter()
+            .map(|(n, o)| (n.clone(), o.package))
+            .collect();
+        for intent in &self.memory.intents {
+            for n in &intent.numbers {
+                let package = intent
+                    .package
+                    .or_else(|| self.memory.owned.get(n).map(|o| o.package))
+                    .or(first);
+                // A number with no known package cannot be declared; it still
+                // counts for `claimed_numbers` through the intent.
+                if let Some(p) = package {
+                    claimed.push((n.clone(), p));
+                }
+            }
+        }
+        for (n, package) in claimed {
+            if self.packages.iter().any(|p| p.numbers.contains(&n)) {
+                continue;
+            }
+            match self.packages.iter_mut().find(|p| p.package == package) {
+                Some(p) => p.numbers.push(n),
+                None => self.packages.push(PackageSpec {
+                    package,
+                    numbers: vec![n],
+                    acquire: None,
+                }),
+            }
+        }
+        self.deleting = false;
+        self.suspend = true;
+        self.approved_hash = None;
+        self
+    }
+}
+
 /// One number the account owns, as listed by `GET /my/tf`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owned {

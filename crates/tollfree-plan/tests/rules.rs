@@ -102,6 +102,55 @@ fn number_leaving_one_set_is_handed_over_to_a_set_that_declares_it() {
     assert_eq!(young.reason, Reason::Converged);
 }
 
+#[test]
+fn unresolved_set_still_blocks_adoption_of_its_numbers() {
+    // An older set the caller cannot plan for (unknown account, or a spec
+    // that does not convert) declares A and owns B (B is no longer in what
+    // could be salvaged of its spec), and has an intent about C; a younger
+    // set declares all three and D, all in the inventory.
+    let mut unresolved = set("unresolved", 20).declare(1, &[A]).owns(B, 1).0;
+    unresolved.deleting = true;
+    unresolved.memory.intents.push(Intent {
+        kind: IntentKind::Move,
+        numbers: ns(&[C]),
+        package: Some(pkg(1)),
+        reservation_id: None,
+        reserved_until: None,
+        reference_id: None,
+        order_id: None,
+        acquired: false,
+        started: t(-1),
+    });
+    let claims_only = unresolved.claims_only();
+    assert!(claims_only.suspend && !claims_only.deleting);
+    let world = World::new()
+        .has_all(&[A, B, C, D], 1)
+        .with(Set(claims_only))
+        .with(set("young", 10).declare(2, &[A, B, C, D]));
+    let plan = world.plan();
+    let young = of(&plan, "young");
+    for (number, what) in [(A, "declared"), (B, "owned"), (C, "in flight")] {
+        assert_eq!(
+            line(&young, number).state,
+            NumberState::Conflict,
+            "{what}: {young:#?}"
+        );
+        assert!(line(&young, number).message.contains("telecom/unresolved"));
+    }
+    assert_eq!(
+        touched(&young),
+        ns(&[D]),
+        "only the unclaimed number is moved"
+    );
+    assert_eq!(plan_one(&world.0, &young.id), Some(young));
+    let unresolved = of(&plan, "unresolved");
+    assert!(
+        unresolved.actions.is_empty(),
+        "never planned for: {:?}",
+        unresolved.actions
+    );
+}
+
 // ---------------------------------------------------------------- rule 2
 
 #[test]
