@@ -40,6 +40,10 @@ fn account(size: usize) -> PlanInput {
         complete: true,
         taken_at: NOW,
         numbers: Default::default(),
+        coverage: Coverage {
+            full: Some(NOW),
+            ..Coverage::default()
+        },
     };
     let mut sets = Vec::with_capacity(SETS);
     let mut next = 0usize;
@@ -110,6 +114,7 @@ fn account(size: usize) -> PlanInput {
                 order_id: None,
                 acquired: false,
                 started: minutes(-10),
+                refused: None,
             });
         }
         if s.is_multiple_of(17) {
@@ -123,6 +128,7 @@ fn account(size: usize) -> PlanInput {
                 order_id: Some(OrderId(800_000 + s as u64)),
                 acquired: false,
                 started: minutes(-5),
+                refused: None,
             });
         }
         let acquire = s.is_multiple_of(10).then(|| Acquire {
@@ -156,6 +162,8 @@ fn account(size: usize) -> PlanInput {
             limits: Limits::default(),
             order_defaults: OrderDefaults::default(),
             approved_hash: None,
+            forget_missing: None,
+            observed_since: minutes(-60),
             memory,
         });
     }
@@ -174,6 +182,7 @@ fn account(size: usize) -> PlanInput {
         now: NOW,
         sets,
         last_good_count: Some(inventory.numbers.len()),
+        confirmed_count: None,
         inventory,
     }
 }

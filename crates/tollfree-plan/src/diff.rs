@@ -4,15 +4,27 @@
 //! Order of reasoning (each step only sees what the previous ones left):
 //!
 //! 1. **Ownership.** Keep owned numbers the set still wins; forget numbers a
-//!    disconnect removed, and numbers missing from a *trusted* listing (an
-//!    untrusted listing never makes the set forget anything). Purchases that
-//!    appeared and declared numbers found in the inventory become owned
-//!    (adopt before buying: a declared number in the account is never bought).
+//!    disconnect removed. An owned number a *trusted* listing no longer shows
+//!    is kept and marked **missing** while the set still wants it (declared,
+//!    or bought for an `acquire` request): it is never reserved, purchased or
+//!    replaced on its own, the set is Stalled (`NumbersMissing`) until it
+//!    shows again or a person confirms it gone (`forget_missing` equal to
+//!    [`missing_hash`](crate::missing_hash)); one the set no longer wants is
+//!    forgotten. An untrusted listing never makes the set forget anything.
+//!    Purchases that appeared and declared numbers found in the inventory
+//!    become owned (adopt before buying: a declared number in the account is
+//!    never bought).
 //! 2. **Reservations.** A recorded reservation is purchased only if every
 //!    number in it is still wanted (declared here, or needed by an `acquire`
 //!    request); otherwise it is left to expire — buying it would buy numbers
 //!    nobody wants. The same holds for sending again a purchase that never
-//!    recorded an order ID (`intents::purchase_retry_due`).
+//!    recorded an order ID (`intents::purchase_retry_due`). A refused or
+//!    lapsed unanswered purchase is proven unbought by a fresh reservation of
+//!    its numbers (`intents::proof_due`), wanted or not (a proof buys nothing).
+//!
+//! Every new reservation (Reserve, Acquire) carries whether a listing that
+//! started after the set's spec was observed covers it (`Coverage`); the gate
+//! holds the others (`Hold::Unverified`) until the caller has listed.
 //! 3. **Acquire requests**, per package: owned acquired numbers in the package
 //!    count first (the lowest `count` are kept; the highest surplus leave like
 //!    removed numbers), then purchases in flight, then spare acquired numbers
@@ -46,6 +58,7 @@ use intelepeer::{E164, PackageId};
 
 use crate::desired::Desired;
 use crate::gate::{self, Gate, Outcome, Unit};
+use crate::hash::missing_hash;
 use crate::intents::{self, purchase_unconfirmed, reservation_expiry};
 use crate::model::{
     Hold, IntentKind, Memory, Mode, NumberState, Ownership, SetId, SetInput, SetPlan,
@@ -53,6 +66,11 @@ use crate::model::{
 use crate::ownership::{Claims, Unclaimed};
 use crate::status::{self, Entry, Line, Step, Summary, order_text};
 use crate::{Ctx, UNAVAILABLE_RETRY, after};
+
+/// Whether a listing that started at or after `since` covers a decision.
+fn fresh(listed: Option<jiff::Timestamp>, since: jiff::Timestamp) -> bool {
+    listed.is_some_and(|t| t >= since)
+}
 
 /// Plans one set. `i` is its index in `sets`.
 pub fn plan_set(
@@ -82,10 +100,35 @@ pub fn plan_set(
     let flight = intents::resolve(&set.memory.intents, ctx);
     let mut entries: BTreeMap<E164, Entry> = BTreeMap::new();
     let mut units: Vec<Unit> = Vec::new();
+    let coverage = &ctx.inventory.coverage;
+
+    // A person confirmed the missing numbers gone: those a trusted listing
+    // still does not show are no longer owned (one that came back stays).
+    let forgotten: BTreeSet<&E164> = match &set.forget_missing {
+        Some(h)
+            if ctx.trusted()
+                && !set.memory.missing.is_empty()
+                && h.trim() == missing_hash(&set.memory) =>
+        {
+            set.memory
+                .missing
+                .keys()
+                .filter(|n| !inv.contains_key(*n))
+                .collect()
+        }
+        _ => BTreeSet::new(),
+    };
+    let wants_kept = |n: &E164, o: &Ownership| {
+        want.declared.contains_key(n) || (o.acquired && want.acquires.contains_key(&o.package))
+    };
 
     // 1. Ownership.
     let mut owned: BTreeMap<E164, Ownership> = BTreeMap::new();
+    let mut missing: BTreeMap<E164, jiff::Timestamp> = BTreeMap::new();
     for (n, o) in &set.memory.owned {
+        if forgotten.contains(n) {
+            continue;
+        }
         if !won(n) {
             if let (Some(to), false, Some(x)) =
                 (winner_id(n), want.declared.contains_key(n), inv.get(n))
@@ -105,8 +148,15 @@ pub fn plan_set(
             }
             continue;
         }
-        if flight.gone.contains(n) || (ctx.trusted() && !inv.contains_key(n)) {
+        if flight.gone.contains(n) {
             continue;
+        }
+        if ctx.trusted() && !inv.contains_key(n) {
+            if !wants_kept(n, o) {
+                continue;
+            }
+            let since = set.memory.missing.get(n).copied().unwrap_or(now);
+            missing.insert(n.clone(), since);
         }
         owned.insert(n.clone(), o.clone());
     }
@@ -258,6 +308,32 @@ pub fn plan_set(
             retry: true,
         });
     }
+    // Refused or lapsed unanswered purchases: a fresh reservation of their
+    // numbers proves them unbought (see `intents::proof_due`). One unit per
+    // number, batched back into one Reserve by the gate. No fresher listing
+    // is needed: the vendor reserves only numbers nobody owns or has ordered,
+    // so its answer is the proof.
+    let mut proof_units: BTreeMap<usize, usize> = BTreeMap::new();
+    for &k in flight.proof_due.keys() {
+        let Some(intent) = flight.intents.get(k) else {
+            continue;
+        };
+        let (Some(p), Some(rid)) = (intent.package, &intent.reservation_id) else {
+            continue;
+        };
+        if !intent.numbers.iter().all(won) {
+            continue;
+        }
+        proof_units.insert(k, units.len());
+        for n in &intent.numbers {
+            units.push(Unit::Reserve {
+                package: p,
+                number: n.clone(),
+                proves: Some(rid.clone()),
+                verified: true,
+            });
+        }
+    }
     // Spare acquired numbers move into requests that are short (never
     // disconnect + buy): the lowest matching ones first.
     for (&p, a) in &want.acquires {
@@ -339,18 +415,21 @@ pub fn plan_set(
         }
     }
     for (&p, a) in &want.acquires {
-        let missing = need.get(&p).copied().unwrap_or(0);
-        if missing > 0 && !purchasing.contains_key(&p) {
+        let short = need.get(&p).copied().unwrap_or(0);
+        if short > 0 && !purchasing.contains_key(&p) {
             units.push(Unit::Acquire {
                 package: p,
-                count: u32::try_from(missing).unwrap_or(u32::MAX),
+                count: u32::try_from(short).unwrap_or(u32::MAX),
                 filter: a.filter.clone(),
                 sequential: a.sequential,
+                verified: fresh(coverage.of_package(p), set.observed_since),
             });
         }
     }
 
     // 4. Declared numbers.
+    // Owned numbers an untrusted listing does not show (they may be there).
+    let mut unlisted = 0usize;
     let mut conflicts: Vec<(&E164, &SetId)> = Vec::new();
     for (&n, &q) in &want.declared {
         if let Some(winner) = winner_id(n) {
@@ -395,6 +474,26 @@ pub fn plan_set(
                     )
                 }
             }
+            None if missing.contains_key(n) => missing_entry(q, &missing, n, set),
+            None if claims.recorded_owned(n) && !set.memory.owned.contains_key(n) => Entry::new(
+                q,
+                Line::Fixed(
+                    NumberState::Blocked,
+                    "recorded as owned by another set, which lets it go now that the listing no \
+                     longer shows it; planned again once it has"
+                        .to_owned(),
+                ),
+            ),
+            None if owned.contains_key(n) => {
+                unlisted += 1;
+                Entry::new(
+                    q,
+                    Line::Fixed(
+                        NumberState::Blocked,
+                        format!("owned, but missing from the inventory listing: {why_untrusted}"),
+                    ),
+                )
+            }
             None => match set.memory.unavailable.get(n) {
                 Some(&since) if now < after(since, UNAVAILABLE_RETRY) => Entry::new(
                     q,
@@ -411,6 +510,8 @@ pub fn plan_set(
                     units.push(Unit::Reserve {
                         package: q,
                         number: n.clone(),
+                        proves: None,
+                        verified: fresh(coverage.of_number(n), set.observed_since),
                     });
                     Entry::new(q, Line::Unit(units.len() - 1, Step::Reserve))
                 }
@@ -454,13 +555,17 @@ pub fn plan_set(
                     )
                 }
             }
-            None => Entry::new(
-                p,
-                Line::Fixed(
-                    NumberState::Blocked,
-                    format!("owned, but missing from the inventory listing: {why_untrusted}"),
-                ),
-            ),
+            None if missing.contains_key(n) => missing_entry(p, &missing, n, set),
+            None => {
+                unlisted += 1;
+                Entry::new(
+                    p,
+                    Line::Fixed(
+                        NumberState::Blocked,
+                        format!("owned, but missing from the inventory listing: {why_untrusted}"),
+                    ),
+                )
+            }
         };
         entries.insert(n.clone(), entry);
     }
@@ -468,8 +573,15 @@ pub fn plan_set(
     // 5. Leaving numbers.
     let mut leaving_since = BTreeMap::new();
     let mut newly_owned_leaving = 0;
+    let mut gone_leaving: Vec<E164> = Vec::new();
     for (n, o) in &owned {
         if want.declared.contains_key(n) || kept_acquired.contains(n) {
+            continue;
+        }
+        if missing.contains_key(n) {
+            // No longer wanted and not in the account as a trusted listing
+            // tells: nothing to disconnect, nothing to buy — forgotten.
+            gone_leaving.push(n.clone());
             continue;
         }
         let since = set.memory.leaving_since.get(n).copied().unwrap_or(now);
@@ -516,6 +628,11 @@ pub fn plan_set(
         };
         entries.insert(n.clone(), entry);
     }
+    for n in &gone_leaving {
+        owned.remove(n);
+        missing.remove(n);
+        leaving_since.remove(n);
+    }
 
     // 6. Numbers in flight.
     for (k, intent) in flight.intents.iter().enumerate() {
@@ -546,12 +663,23 @@ pub fn plan_set(
                 },
                 IntentKind::Purchase => match purchase_unit[k] {
                     Some(u) => Line::Unit(u, Step::Retry),
+                    None if proof_units.contains_key(&k) => {
+                        Line::Unit(proof_units[&k], Step::Prove)
+                    }
                     None if purchase_unconfirmed(intent, now) => Line::Fixed(
                         NumberState::Purchasing,
                         format!(
                             "purchase into package {package} not in the inventory after {} ({order}); \
                              check with the vendor — never re-bought automatically",
                             crate::SETTLE_WINDOW
+                        ),
+                    ),
+                    None if intent.refused.is_some() => Line::Fixed(
+                        NumberState::Purchasing,
+                        format!(
+                            "the vendor refused the purchase into package {package} that an \
+                             earlier, unanswered attempt may have made ({order}); waiting for the \
+                             inventory to show it, or for a fresh reservation to prove it unbought"
                         ),
                     ),
                     None => Line::Fixed(
@@ -593,12 +721,12 @@ pub fn plan_set(
     let gated = gate::gate(&units, &Gate::of(set, now, ctx.unsafe_reason.as_deref()));
 
     // Under `Deny`, a number leaving the spec is released: retained, unowned.
-    let mut released = 0;
+    let mut released: BTreeSet<E164> = BTreeSet::new();
     for (unit, outcome) in units.iter().zip(&gated.outcomes) {
         if let (Unit::Disconnect { number, .. }, Outcome::Held(Hold::Denied)) = (unit, outcome) {
             owned.remove(number);
             leaving_since.remove(number);
-            released += 1;
+            released.insert(number.clone());
         }
     }
 
@@ -606,6 +734,11 @@ pub fn plan_set(
         .into_iter()
         .map(|(n, e)| status::render(n, e, &units, &gated, set))
         .collect();
+    // Ready only when every number the set keeps is Active in its package.
+    let not_active = numbers
+        .iter()
+        .filter(|l| l.state != NumberState::Active && !released.contains(&l.number))
+        .count();
 
     let unavailable = set
         .memory
@@ -631,6 +764,10 @@ pub fn plan_set(
         .iter()
         .filter(|x| purchase_unconfirmed(x, now))
         .collect();
+    let missing_memory = Memory {
+        missing: missing.clone(),
+        ..Memory::default()
+    };
     let (mut reason, mut message) = status::reason(&Summary {
         set,
         unconfirmed,
@@ -638,8 +775,12 @@ pub fn plan_set(
         numbers: &numbers,
         gated: &gated,
         in_flight,
-        released,
+        released: released.len(),
         release,
+        missing_hash: missing_hash(&missing_memory),
+        unlisted,
+        why_untrusted: ctx.unsafe_reason.as_deref(),
+        not_active,
     });
     if set.deleting && !release && reason == crate::Reason::Converged {
         reason = crate::Reason::Progressing;
@@ -662,9 +803,31 @@ pub fn plan_set(
             intents: flight.intents,
             leaving_since,
             unavailable,
+            missing,
         },
+        settled: flight.settled,
         release,
     }
+}
+
+/// The line of an owned number that a trusted listing no longer shows.
+fn missing_entry(
+    package: PackageId,
+    missing: &BTreeMap<E164, jiff::Timestamp>,
+    n: &E164,
+    set: &SetInput,
+) -> Entry {
+    let since = missing.get(n).copied().unwrap_or(set.observed_since);
+    Entry::new(
+        package,
+        Line::Fixed(
+            NumberState::Missing,
+            format!(
+                "owned by this set, but the account's listing no longer shows it (since {since}); \
+                 never bought again automatically"
+            ),
+        ),
+    )
 }
 
 /// A suspended set being deleted: released at once, without vendor calls.
@@ -681,6 +844,7 @@ fn released_while_suspended(set: &SetInput) -> SetPlan {
             status::count(set.memory.owned.len())
         ),
         memory: set.memory.clone(),
+        settled: Vec::new(),
         release: true,
     }
 }

@@ -11,11 +11,14 @@
 //!    new purchases (Reserve, Acquire) and disconnects → [`Hold::UnsafeInventory`]
 //!    (purchasing an existing reservation and moves do not depend on absence
 //!    in the listing, so they proceed);
-//! 5. budgets: purchases count numbers across Purchase (of a reservation:
+//! 5. a reservation (Reserve, Acquire) that no listing newer than the set's
+//!    spec covers → [`Hold::Unverified`] (the diff marks each unit: see
+//!    [`Coverage`](crate::Coverage)); the caller lists and plans again;
+//! 6. budgets: purchases count numbers across Purchase (of a reservation:
 //!    first, they expire), Reserve (lowest numbers first) and Acquire (by
 //!    package; split when partly over), disconnects count numbers (lowest
 //!    first) → [`Hold::OverBudget`];
-//! 6. policy `Approve`: the units that survived the rules above form the plan
+//! 7. policy `Approve`: the units that survived the rules above form the plan
 //!    to approve; their batched actions are hashed ([`approval_hash`]) and run
 //!    only when `approved_hash` equals that hash, else
 //!    [`Hold::AwaitingApproval`]. Budgets come before approval so the hash
@@ -24,10 +27,12 @@
 //! Purchasing a recorded reservation (or re-sending that purchase) is never
 //! held for approval: the reservation exists only because its Reserve or
 //! Acquire action ran, which under `Approve` required the approval of the
-//! purchase it leads to.
+//! purchase it leads to. The same holds for a reservation that proves a
+//! refused purchase unbought (`proves`): it replaces a purchase already
+//! decided, so it needs no approval and spends no budget.
 //!
-//! Survivors are batched (rule 9): one Reserve and one Move per package, one
-//! Disconnect for the set, chunked at [`BATCH_LIMIT`] numbers; actions are
+//! Survivors are batched (rule 9): one Reserve and one Move per package (a
+//! proving Reserve alone, one per refused purchase), one Disconnect for the set, chunked at [`BATCH_LIMIT`] numbers; actions are
 //! ordered Purchase, Move, Reserve, Acquire, Disconnect (reservations expire,
 //! so they go first; the irreversible goes last).
 
@@ -62,6 +67,10 @@ pub enum Unit {
         package: PackageId,
         /// The number.
         number: E164,
+        /// The refused purchase this reservation proves unbought, if any.
+        proves: Option<ReservationId>,
+        /// A listing newer than the spec (or the refusal) shows the number absent.
+        verified: bool,
     },
     /// Acquire `count` numbers by search.
     Acquire {
@@ -73,6 +82,8 @@ pub enum Unit {
         filter: Match,
         /// One contiguous run.
         sequential: bool,
+        /// A listing newer than the spec covers the package.
+        verified: bool,
     },
     /// Move one owned number.
     Move {
@@ -173,6 +184,11 @@ fn priority(unit: &Unit) -> (u8, Option<PackageId>, Option<&str>, Option<&E164>)
             reservation_id,
             ..
         } => (0, Some(*package), Some(reservation_id.as_str()), None),
+        Unit::Reserve {
+            number,
+            proves: Some(proves),
+            ..
+        } => (0, None, Some(proves.as_str()), Some(number)),
         Unit::Reserve { number, .. } => (1, None, None, Some(number)),
         Unit::Acquire { package, .. } => (2, Some(*package), None, None),
         Unit::Move { number, .. } => (3, None, None, Some(number)),
@@ -211,11 +227,16 @@ pub fn gate(units: &[Unit], g: &Gate<'_>) -> Gated {
             part.verdict = Err(Hold::Suspended);
         } else if let (Some(reason), true) = (g.unsafe_reason, needs_trusted_inventory(unit)) {
             part.verdict = Err(Hold::UnsafeInventory(reason.to_owned()));
+        } else if !verified(unit) {
+            part.verdict = Err(Hold::Unverified);
         } else {
             match unit {
                 Unit::Purchase { numbers, .. } => {
                     spend(&mut purchases_left, numbers.len() as u64, &mut part);
                 }
+                Unit::Reserve {
+                    proves: Some(_), ..
+                } => {}
                 Unit::Reserve { .. } => spend(&mut purchases_left, 1, &mut part),
                 Unit::Acquire { count, .. } => {
                     let run = u64::from(*count).min(purchases_left);
@@ -237,10 +258,7 @@ pub fn gate(units: &[Unit], g: &Gate<'_>) -> Gated {
                 Unit::Move { .. } => {}
                 Unit::Disconnect { .. } => spend(&mut disconnects_left, 1, &mut part),
             }
-            if part.verdict.is_ok()
-                && mode == Mode::Approve
-                && !matches!(unit, Unit::Purchase { .. })
-            {
+            if part.verdict.is_ok() && mode == Mode::Approve && !decided_before(unit) {
                 part.verdict = Ok(Verdict::Approve);
             }
         }
@@ -338,6 +356,29 @@ fn needs_trusted_inventory(unit: &Unit) -> bool {
     )
 }
 
+/// Whether the diff found a listing fresh enough for the unit (only
+/// reservations need one).
+fn verified(unit: &Unit) -> bool {
+    match unit {
+        Unit::Reserve { verified, .. } | Unit::Acquire { verified, .. } => *verified,
+        _ => true,
+    }
+}
+
+/// Units that carry out a purchase already decided (and, under `Approve`,
+/// already approved): the purchase of a recorded reservation, and a
+/// reservation proving a refused purchase unbought.
+fn decided_before(unit: &Unit) -> bool {
+    matches!(
+        unit,
+        Unit::Purchase { .. }
+            | Unit::Reserve {
+                proves: Some(_),
+                ..
+            }
+    )
+}
+
 /// A total order on holds (for grouping and sorting).
 type HoldKey = (u8, Option<Timestamp>, String);
 
@@ -349,6 +390,7 @@ fn hold_key(hold: &Hold) -> HoldKey {
         Hold::OverBudget => (3, None, String::new()),
         Hold::Grace(until) => (4, Some(*until), String::new()),
         Hold::UnsafeInventory(why) => (5, None, why.clone()),
+        Hold::Unverified => (6, None, String::new()),
     }
 }
 
@@ -366,7 +408,7 @@ pub fn action_rank(action: &Action) -> u8 {
 /// Batches parts into actions (rule 9), sorted in execution order.
 fn batch<'p>(units: &[Unit], parts: impl Iterator<Item = &'p Part>) -> Vec<Action> {
     let mut out = Vec::new();
-    let mut reserves: BTreeMap<PackageId, Vec<E164>> = BTreeMap::new();
+    let mut reserves: BTreeMap<(PackageId, Option<ReservationId>), Vec<E164>> = BTreeMap::new();
     let mut moves: BTreeMap<PackageId, Vec<E164>> = BTreeMap::new();
     let mut disconnects: Vec<E164> = Vec::new();
     for part in parts {
@@ -382,14 +424,23 @@ fn batch<'p>(units: &[Unit], parts: impl Iterator<Item = &'p Part>) -> Vec<Actio
                 numbers: numbers.clone(),
                 retry: *retry,
             }),
-            Unit::Reserve { package, number } => {
-                reserves.entry(*package).or_default().push(number.clone());
+            Unit::Reserve {
+                package,
+                number,
+                proves,
+                ..
+            } => {
+                reserves
+                    .entry((*package, proves.clone()))
+                    .or_default()
+                    .push(number.clone());
             }
             Unit::Acquire {
                 package,
                 count,
                 filter,
                 sequential,
+                ..
             } => out.push(Action::Acquire {
                 package: *package,
                 count: part.count.unwrap_or(*count),
@@ -402,9 +453,13 @@ fn batch<'p>(units: &[Unit], parts: impl Iterator<Item = &'p Part>) -> Vec<Actio
             Unit::Disconnect { number, .. } => disconnects.push(number.clone()),
         }
     }
-    for (package, numbers) in reserves {
+    for ((package, proves), numbers) in reserves {
         for numbers in chunks(numbers) {
-            out.push(Action::Reserve { package, numbers });
+            out.push(Action::Reserve {
+                package,
+                numbers,
+                proves: proves.clone(),
+            });
         }
     }
     for (package, numbers) in moves {
@@ -426,13 +481,16 @@ fn chunks(mut numbers: Vec<E164>) -> Vec<Vec<E164>> {
 }
 
 /// Whether the inventory may be trusted for decisions that rely on a number
-/// being *absent* (disconnects, new purchases, forgetting owned numbers).
+/// being *absent* (disconnects, new purchases, declaring owned numbers missing).
 ///
 /// `Err` names why not: the listing is incomplete, or it has more than
 /// [`SHARP_DROP_NUMBERS`] numbers and more than [`SHARP_DROP_PERCENT`]% fewer
-/// than `last_good_count`, after discounting numbers that left through this
-/// account's own recorded disconnects. The operator should record a listing's
-/// size as `last_good_count` only when this returns `Ok`.
+/// than `last_good_count` (the last *trusted* count), after discounting
+/// numbers that left through this account's own recorded disconnects — unless
+/// a person confirmed exactly this count (`confirmed_count`). The operator
+/// records a listing's size as the trusted count only when this returns `Ok`
+/// ([`Plan::trusted_count`](crate::Plan::trusted_count)), so an implausible
+/// listing never becomes the baseline, however often it repeats.
 pub fn inventory_check(input: &PlanInput) -> Result<(), String> {
     let inv = &input.inventory;
     if !inv.complete {
@@ -455,10 +513,13 @@ pub fn inventory_check(input: &PlanInput) -> Result<(), String> {
     let drop = good.saturating_sub(current.saturating_add(disconnected.len()));
     if drop > SHARP_DROP_NUMBERS
         && drop.saturating_mul(100) > good.saturating_mul(SHARP_DROP_PERCENT)
+        && input.confirmed_count != Some(current)
     {
         return Err(format!(
-            "the inventory lists {current} numbers but the last good listing had {good}; \
-             {drop} are missing that no disconnect of this operator explains"
+            "the inventory lists {current} numbers but the last trusted listing had {good}; \
+             {drop} are missing that no disconnect of this operator explains — nothing is \
+             bought or disconnected until they return, or a person confirms the new count \
+             with annotation tollfree.dev/confirm-inventory={current} on a set of the account"
         ));
     }
     Ok(())

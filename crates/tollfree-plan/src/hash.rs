@@ -1,14 +1,16 @@
-//! The approval hash (DESIGN.md §3.7): a stable content hash of the actions a
-//! person must approve.
+//! The hashes a person copies into an annotation: the approval hash
+//! (DESIGN.md §3.7), a stable content hash of the actions a person must
+//! approve, and the confirmation that missing numbers are gone.
 //!
-//! SHA-256 over the canonical JSON of the actions, sorted. The actions carry
-//! only numbers, packages, filters and reservation IDs, never the clock or a
-//! set's position in the input, so the hash changes exactly when what would be
-//! done changes — and an old approval stops matching.
+//! The approval hash is a SHA-256 over the canonical JSON of the actions,
+//! sorted. The actions carry only numbers, packages, filters and reservation
+//! IDs, never the clock or a set's position in the input, so the hash changes
+//! exactly when what would be done changes — and an old approval stops
+//! matching.
 
 use sha2::{Digest, Sha256};
 
-use crate::model::Action;
+use crate::model::{Action, Memory};
 
 /// Lower-case hex SHA-256 of the sorted actions; empty for no actions.
 pub fn approval_hash(actions: &[Action]) -> String {
@@ -20,13 +22,7 @@ pub fn approval_hash(actions: &[Action]) -> String {
     // Serializing these types cannot fail (no maps with non-string keys); an
     // empty body would still give a stable, if useless, hash.
     let body = serde_json::to_vec(&sorted).unwrap_or_default();
-    let digest = Sha256::digest(&body);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push(char::from(HEX[usize::from(byte >> 4)]));
-        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    hex
+    hex(&Sha256::digest(&body))
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -34,4 +30,33 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The first characters of a hash, as messages show it.
 pub fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
+}
+
+/// The value of annotation `tollfree.dev/forget-missing` that confirms the
+/// set's missing numbers are gone: the first 16 hex digits of a SHA-256 over
+/// each missing number and when it went missing. Empty when nothing is
+/// missing. A later incident (another number, or the same number missing
+/// again) has another hash, so a confirmation left on the object never
+/// forgets anything but what a person saw.
+pub fn missing_hash(memory: &Memory) -> String {
+    if memory.missing.is_empty() {
+        return String::new();
+    }
+    let mut hasher = Sha256::new();
+    for (number, since) in &memory.missing {
+        hasher.update(number.as_str().as_bytes());
+        hasher.update(b"@");
+        hasher.update(since.to_string().as_bytes());
+        hasher.update(b"\n");
+    }
+    hex(&hasher.finalize()[..8])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
 }

@@ -21,11 +21,23 @@
 //!    budgets and approval decide what runs now and what is held.
 //! 6. `status`: number states, messages, the set's reason.
 //!
+//! Then `batch` turns the whole account's plan into vendor calls, merging
+//! the same kind of order into the same package across sets ([`batches`]).
+//!
+//! Where a listing can lie (it lacks records, or shrinks implausibly), the
+//! planner never buys on it: owned numbers it does not show are held
+//! `Missing` ([`Memory::missing`]), an implausible listing stays untrusted
+//! until the numbers return or a person confirms the new count
+//! ([`inventory_check`], [`Plan::trusted_count`]), and a reservation is
+//! decided only on a listing newer than the spec that asks for it
+//! ([`Coverage`], [`Hold::Unverified`]).
+//!
 //! Decisions where the design left a choice are documented on the constants
 //! below and in the module docs of `diff.rs`, `gate.rs` and `status.rs`.
 
 #![warn(missing_docs)]
 
+mod batch;
 mod desired;
 mod diff;
 mod gate;
@@ -37,8 +49,9 @@ mod status;
 
 use jiff::{SignedDuration, Timestamp};
 
+pub use batch::{Batch, BatchKind, BatchPart, OrderOptions, batches};
 pub use gate::inventory_check;
-pub use hash::approval_hash;
+pub use hash::{approval_hash, missing_hash};
 pub use model::*;
 pub use ownership::claimed_numbers;
 
@@ -55,18 +68,25 @@ pub const SETTLE_WINDOW: SignedDuration = SignedDuration::from_hours(1);
 
 /// How long after a purchase was last sent, without an order ID recorded, the
 /// same purchase may be sent again — if its numbers are not in the inventory
-/// and its reservation is still live (`reserved_until` known and later than
-/// now). Long enough for an answered purchase to have been recorded (the
-/// executor writes the order ID right after the vendor answers), short enough
-/// that a crash between the write-ahead intent and the vendor call costs
-/// seconds, not [`SETTLE_WINDOW`].
+/// and its reservation may still be live (its recorded expiry, or
+/// [`RESERVATION_FALLBACK`], later than now). Long enough for an answered
+/// purchase to have been recorded (the executor writes the order ID right
+/// after the vendor answers), short enough that a crash between the
+/// write-ahead intent and the vendor call costs seconds, not [`SETTLE_WINDOW`].
 ///
 /// Re-sending cannot buy twice: a purchase is by reservation ID, and the vendor
 /// purchases a reservation at most once (an ordered or expired reservation
-/// answers 409 "Number(s) not available."). The executor then keeps the intent
-/// and marks the reservation spent, so the inventory (or the settle window)
-/// decides; it never drops the intent or reserves again.
+/// answers 409 "Number(s) not available."). On that refusal the executor keeps
+/// the intent and records the refusal ([`Intent::refused`]); the planner then
+/// proves the numbers unbought with a fresh reservation ([`PROOF_INTERVAL`]),
+/// or the inventory shows them bought.
 pub const PURCHASE_RETRY_DELAY: SignedDuration = SignedDuration::from_secs(15);
+
+/// How long after a purchase was refused (or a reservation proving it
+/// unbought was refused) the planner asks again for a reservation of its
+/// numbers to prove them unbought ([`Intent::refused`]). Each attempt is one
+/// reserve call that buys nothing.
+pub const PROOF_INTERVAL: SignedDuration = SignedDuration::from_secs(30);
 
 /// How long a declared number the vendor refused to reserve stays
 /// `Unavailable` before the planner tries to reserve it again.
@@ -122,7 +142,16 @@ pub fn plan(input: &PlanInput) -> Plan {
         .collect();
     sets.sort_by(|a, b| a.id.cmp(&b.id));
     let unowned = ownership::count_unowned(&input.inventory, &prepared.wants, &sets);
-    Plan { sets, unowned }
+    let trusted_count = if prepared.ctx.trusted() {
+        Some(input.inventory.numbers.len())
+    } else {
+        input.last_good_count
+    };
+    Plan {
+        sets,
+        unowned,
+        trusted_count,
+    }
 }
 
 /// The plan of one set, identical to its entry in [`plan`]`(input)`, computed

@@ -156,6 +156,16 @@ pub struct Memory {
     /// The planner forgets an entry once the number is owned or no longer declared.
     #[serde(default)]
     pub unavailable: BTreeMap<E164, Timestamp>,
+    /// Owned numbers that a complete, trusted listing no longer shows, with
+    /// when that was first seen. Such a number stays owned and is reported
+    /// `Missing` (Stalled, `NumbersMissing`): it is never reserved, purchased
+    /// or replaced by an `acquire` on its own — a listing that silently lacks
+    /// a record must not cost a second purchase. It is resolved when the
+    /// number shows again, or when a person confirms it is gone (annotation
+    /// `tollfree.dev/forget-missing` set to [`missing_hash`](crate::missing_hash)),
+    /// after which it is planned like any number the set does not own.
+    #[serde(default)]
+    pub missing: BTreeMap<E164, Timestamp>,
 }
 
 /// How a set came to own a number.
@@ -205,6 +215,17 @@ pub struct Intent {
     /// When the intent was recorded; for a purchase, when it was last sent
     /// (written ahead of each attempt).
     pub started: Timestamp,
+    /// For a Purchase intent without an order ID: when the vendor last refused
+    /// a purchase of its reservation ("Number(s) not available") although an
+    /// earlier attempt may have bought it, or when a reservation made to
+    /// prove its numbers unbought was refused. Such a purchase is never sent
+    /// again; instead the planner asks for a fresh reservation of the same
+    /// numbers ([`Action::Reserve`] with `proves`): the vendor reserves only
+    /// numbers nobody owns or has ordered, so its success proves nothing was
+    /// bought, and its refusal keeps the intent until the inventory (or
+    /// [`SETTLE_WINDOW`](crate::SETTLE_WINDOW)) decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Timestamp>,
 }
 
 /// One set as the planner sees it.
@@ -230,25 +251,45 @@ pub struct SetInput {
     pub order_defaults: OrderDefaults,
     /// The value of annotation `tollfree.dev/approve`, if any.
     pub approved_hash: Option<String>,
+    /// The value of annotation `tollfree.dev/forget-missing`, if any: when it
+    /// equals [`missing_hash`](crate::missing_hash) of this set's memory, a
+    /// person confirmed that the numbers in `memory.missing` are gone, and the
+    /// set forgets them (a stale value, from an earlier incident, never matches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forget_missing: Option<String>,
+    /// When the operator first observed the set's current spec (its
+    /// `metadata.generation`). A reservation (Reserve, Acquire) is decided
+    /// only on a listing that started at or after this instant and covers what
+    /// the decision depends on ([`Coverage`]): adopt-before-buy never relies on
+    /// a listing older than the spec that asks for the number.
+    #[serde(default = "epoch")]
+    pub observed_since: Timestamp,
     /// What the set's status remembers.
     pub memory: Memory,
 }
 
+fn epoch() -> Timestamp {
+    Timestamp::UNIX_EPOCH
+}
+
 impl SetInput {
     /// This set as a *claims-only* participant: a set the caller cannot plan
-    /// **for** (its vendor account is unknown — its Secret cannot be read — or
-    /// its spec or status does not convert) but must plan **around** (DESIGN.md
-    /// §3.1–3.2: never touch what may belong to another set).
+    /// **for** (its credentials did not prove the account, or its spec or
+    /// status does not convert) but must plan **around**.
     ///
-    /// Everything it declares, owns or has in flight is claimed as *wanted*: whether it still
-    /// declares an owned number is unknown, so nothing of it is handed over to
-    /// a younger set (a younger set declaring it reports `Conflict`). It is
-    /// never deleting (its numbers are not leaving while nobody can tell) and
-    /// it is suspended with no approval, so its own plan, if computed, holds
-    /// every vendor action. Its age (`created`) decides ties as for any set.
+    /// It claims exactly what the operator recorded it as owning or having in
+    /// flight (`memory.owned` and the intents' numbers), each as *wanted*, so
+    /// that no other set adopts, moves or disconnects them while the set cannot
+    /// act (its Secret may be broken only for a while). Nothing it merely
+    /// declares is claimed: a set that cannot act must not keep another set
+    /// from a number it never had (a tenant cannot reserve numbers for itself
+    /// by writing them into a set whose credentials fail). It is never
+    /// deleting, it is suspended with no approval, and it has no `acquire`
+    /// request, so its own plan, if computed, holds every vendor action and
+    /// adopts nothing. Its age (`created`) decides ties as for any set.
     pub fn claims_only(mut self) -> SetInput {
         let first = self.packages.first().map(|p| p.package);
-        let mut claimed: Vec<(E164, PackageId)> = self
+        let mut claimed: BTreeMap<E164, PackageId> = self
             .memory
             .owned
             .iter()
@@ -259,30 +300,36 @@ impl SetInput {
                 let package = intent
                     .package
                     .or_else(|| self.memory.owned.get(n).map(|o| o.package))
+                    .or_else(|| {
+                        self.packages
+                            .iter()
+                            .find(|p| p.numbers.contains(n))
+                            .map(|p| p.package)
+                    })
                     .or(first);
                 // A number with no known package cannot be declared; it still
                 // counts for `claimed_numbers` through the intent.
                 if let Some(p) = package {
-                    claimed.push((n.clone(), p));
+                    claimed.entry(n.clone()).or_insert(p);
                 }
             }
         }
+        let mut packages: Vec<PackageSpec> = Vec::new();
         for (n, package) in claimed {
-            if self.packages.iter().any(|p| p.numbers.contains(&n)) {
-                continue;
-            }
-            match self.packages.iter_mut().find(|p| p.package == package) {
+            match packages.iter_mut().find(|p| p.package == package) {
                 Some(p) => p.numbers.push(n),
-                None => self.packages.push(PackageSpec {
+                None => packages.push(PackageSpec {
                     package,
                     numbers: vec![n],
                     acquire: None,
                 }),
             }
         }
+        self.packages = packages;
         self.deleting = false;
         self.suspend = true;
         self.approved_hash = None;
+        self.forget_missing = None;
         self
     }
 }
@@ -299,12 +346,50 @@ pub struct Owned {
 /// The account's inventory at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Inventory {
-    /// Every page was read in one pass (required before any disconnect).
+    /// Absence is meaningful: the view rests on a full walk in which every
+    /// page was read in one pass and every record understood (required before
+    /// any decision that relies on a number being *absent*: a new purchase, a
+    /// disconnect, declaring an owned number missing).
     pub complete: bool,
     /// When the listing finished.
     pub taken_at: Timestamp,
     /// What the account owns.
     pub numbers: BTreeMap<E164, Owned>,
+    /// When which part of the account was last listed (for "fresh before buying").
+    #[serde(default)]
+    pub coverage: Coverage,
+}
+
+/// When each part of the account's inventory was last listed: the *start* of
+/// the listing (a change made before that instant shows in it).
+///
+/// A reservation is decided only on a listing that covers it and started
+/// after the set's spec was observed ([`SetInput::observed_since`]): an exact
+/// number is covered by a full walk or a listing filtered to that number
+/// (`like`); an `acquire` into a package by a full walk or a listing filtered
+/// to that package (`packageID[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    /// The last complete full walk.
+    pub full: Option<Timestamp>,
+    /// The last complete listing filtered to a package.
+    #[serde(default)]
+    pub packages: BTreeMap<PackageId, Timestamp>,
+    /// The last complete listing filtered to an exact number.
+    #[serde(default)]
+    pub numbers: BTreeMap<E164, Timestamp>,
+}
+
+impl Coverage {
+    /// When a listing that would show `number`, wherever it sits, last started.
+    pub fn of_number(&self, number: &E164) -> Option<Timestamp> {
+        self.full.max(self.numbers.get(number).copied())
+    }
+
+    /// When a listing of every number of `package` last started.
+    pub fn of_package(&self, package: PackageId) -> Option<Timestamp> {
+        self.full.max(self.packages.get(&package).copied())
+    }
 }
 
 /// Everything the planner needs for one account.
@@ -316,9 +401,17 @@ pub struct PlanInput {
     pub sets: Vec<SetInput>,
     /// The observed inventory.
     pub inventory: Inventory,
-    /// The size of the last complete listing the operator trusted, if any:
-    /// a sharp drop since then blocks disconnects (DESIGN.md §3.5).
+    /// The size of the last listing the operator trusted (complete, and
+    /// plausible or confirmed by a person), if any: a sharp drop below it
+    /// makes the listing untrusted. The caller must never replace it with the
+    /// size of an untrusted listing — use [`Plan::trusted_count`] — so that a
+    /// drop stays held however many listings repeat it.
     pub last_good_count: Option<usize>,
+    /// A listing size a person confirmed (annotation
+    /// `tollfree.dev/confirm-inventory` on a set of the account): a sharp
+    /// drop to exactly this many numbers is trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_count: Option<usize>,
 }
 
 /// A vendor mutation the planner wants.
@@ -331,6 +424,11 @@ pub enum Action {
         package: PackageId,
         /// The numbers.
         numbers: Vec<E164>,
+        /// A reservation that proves the numbers of this refused, unanswered
+        /// purchase were never bought (see [`Intent::refused`]): on success the
+        /// executor drops that Purchase intent and keeps the new reservation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proves: Option<ReservationId>,
     },
     /// Search the pool for `count` numbers matching `filter`, then reserve them
     /// (one intent per reservation, recorded before the reserve call).
@@ -394,6 +492,10 @@ pub enum Hold {
     Grace(Timestamp),
     /// The inventory listing is incomplete or implausible, so no disconnect.
     UnsafeInventory(String),
+    /// No listing that covers the decision started after the spec was
+    /// observed ([`Coverage`]); the caller lists what the held action names
+    /// (the reserved numbers, or the acquire's package) and plans again.
+    Unverified,
 }
 
 /// An action the planner decided on but will not execute now, and why.
@@ -426,6 +528,9 @@ pub enum NumberState {
     Conflict,
     /// Wanted but a policy, budget or suspend stops the next step.
     Blocked,
+    /// Owned, but a complete, trusted listing no longer shows it: never
+    /// bought again automatically (see [`Memory::missing`]).
+    Missing,
 }
 
 /// A number's line in a set's status.
@@ -477,6 +582,9 @@ pub enum Reason {
     /// while the reservation is live, which cannot buy twice): a person checks
     /// the order with the vendor.
     OrderUnconfirmed,
+    /// Numbers the set owns are missing from a complete, trusted listing
+    /// (see [`Memory::missing`]).
+    NumbersMissing,
 }
 
 impl Reason {
@@ -491,7 +599,46 @@ impl Reason {
                 | Reason::ApprovalPending
                 | Reason::InventoryUnsafe
                 | Reason::OrderUnconfirmed
+                | Reason::NumbersMissing
         )
+    }
+
+    /// The reason as a condition's `reason` (CamelCase, stable: alerts and
+    /// health checks match on it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Converged => "Converged",
+            Reason::Progressing => "Progressing",
+            Reason::Conflict => "Conflict",
+            Reason::NumberUnavailable => "NumberUnavailable",
+            Reason::BudgetExceeded => "BudgetExceeded",
+            Reason::ApprovalPending => "ApprovalPending",
+            Reason::PolicyDenied => "PolicyDenied",
+            Reason::Suspended => "Suspended",
+            Reason::InventoryUnsafe => "InventoryUnsafe",
+            Reason::GracePeriod => "GracePeriod",
+            Reason::OrderUnconfirmed => "OrderUnconfirmed",
+            Reason::NumbersMissing => "NumbersMissing",
+        }
+    }
+
+    /// Whether the Events of held actions already announce this reason (one
+    /// Event per new hold), so that the condition change needs no Event of
+    /// its own.
+    pub fn is_announced_by_holds(self) -> bool {
+        matches!(
+            self,
+            Reason::PolicyDenied
+                | Reason::ApprovalPending
+                | Reason::InventoryUnsafe
+                | Reason::NumberUnavailable
+        )
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -514,8 +661,35 @@ pub struct SetPlan {
     pub message: String,
     /// The memory to record in status (ownership learned, intents resolved).
     pub memory: Memory,
+    /// Orders this plan saw settle in the inventory (their intents are gone
+    /// from `memory`): the caller records them, so that no order is lost even
+    /// when its answer was (a purchase's order ID then comes from the listing;
+    /// a move's or disconnect's is known only by its referenceID).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settled: Vec<Settled>,
     /// Deleting, and nothing more to do: the finalizer may be removed.
     pub release: bool,
+}
+
+/// An order whose result the inventory shows (for all of its numbers, or for
+/// the part `numbers` names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settled {
+    /// What the order did.
+    pub kind: IntentKind,
+    /// The numbers the inventory shows settled.
+    pub numbers: Vec<E164>,
+    /// The target package (purchase, move).
+    pub package: Option<PackageId>,
+    /// The vendor's order ID: from its answer or, for a purchase whose answer
+    /// was lost, from the listing's `orderID` when every settled number
+    /// carries the same one. `None` when neither says.
+    pub order_id: Option<OrderId>,
+    /// The referenceID sent with the order (how a person finds an order whose
+    /// ID is unknown in the vendor's portal).
+    pub reference_id: Option<String>,
+    /// When it was (last) sent.
+    pub started: Timestamp,
 }
 
 impl SetPlan {
@@ -532,4 +706,8 @@ pub struct Plan {
     pub sets: Vec<SetPlan>,
     /// Account numbers no set owns or declares (left alone; DESIGN.md §3.2).
     pub unowned: usize,
+    /// The listing size to keep as the account's trusted count: this
+    /// listing's when it is trusted ([`inventory_check`](crate::inventory_check)),
+    /// else the previous one, unchanged.
+    pub trusted_count: Option<usize>,
 }

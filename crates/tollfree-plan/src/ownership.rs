@@ -51,6 +51,8 @@ pub struct Claim {
 #[derive(Debug, Default)]
 pub struct Claims {
     winners: HashMap<u64, Claim>,
+    /// Every number some set records as owned (`memory.owned`), whoever wins it.
+    recorded: HashSet<u64>,
 }
 
 impl Claims {
@@ -88,6 +90,7 @@ impl Claims {
             }
             for n in set.memory.owned.keys() {
                 claims.claim(n, i, Strength::Held);
+                claims.recorded.insert(n.as_u64());
             }
         }
         claims
@@ -119,6 +122,14 @@ impl Claims {
     /// Whether any set claims the number.
     pub fn contains(&self, n: &E164) -> bool {
         self.winners.contains_key(&n.as_u64())
+    }
+
+    /// Whether some set records the number as owned (in the memory this plan
+    /// was given). Such a number is never reserved in the same plan, even by
+    /// a set that wins it: a listing that does not show it may be wrong, and
+    /// its owner lets it go first.
+    pub fn recorded_owned(&self, n: &E164) -> bool {
+        self.recorded.contains(&n.as_u64())
     }
 }
 

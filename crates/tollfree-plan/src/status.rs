@@ -7,14 +7,18 @@
 //!
 //! The set's reason, highest priority first:
 //!
-//! 1. **Stalled** (needs a person): `OrderUnconfirmed` > `Conflict` >
-//!    `NumberUnavailable` > `PolicyDenied` > `ApprovalPending` >
-//!    `InventoryUnsafe`;
+//! 1. **Stalled** (needs a person): `OrderUnconfirmed` > `NumbersMissing` >
+//!    `Conflict` > `NumberUnavailable` > `PolicyDenied` > `ApprovalPending` >
+//!    `InventoryUnsafe` (actions held by an untrusted listing, or owned
+//!    numbers it does not show);
 //! 2. `Suspended` (something is held by `spec.suspend`);
 //! 3. `Progressing` (actions to execute, or orders in flight);
 //! 4. `BudgetExceeded` (only when nothing else moves, which means the budget
 //!    itself blocks progress — a person should raise it), then `GracePeriod`;
-//! 5. `Converged`.
+//! 5. `Progressing` while a number the set keeps is not Active yet (e.g. a
+//!    reservation left to expire);
+//! 6. `Converged`: every number the set keeps is Active in its package and
+//!    nothing is held (health tells the truth: kstatus `Current` only then).
 //!
 //! A disconnect denied by policy is not a reason: under `Deny` a number that
 //! leaves the spec is released and retained, which is the documented outcome,
@@ -47,6 +51,9 @@ pub enum Step {
     Purchase,
     /// Send a purchase again whose first attempt recorded no order ID.
     Retry,
+    /// Reserve afresh the numbers of a refused or lapsed unanswered purchase,
+    /// to prove them unbought.
+    Prove,
     /// Move from a package.
     Move {
         /// The number's current package.
@@ -112,6 +119,9 @@ pub fn hold_text(hold: &Hold, op: &str, set: &SetInput, hash: &str) -> String {
         ),
         Hold::Grace(until) => format!("grace period until {until}"),
         Hold::UnsafeInventory(why) => why.clone(),
+        Hold::Unverified => {
+            "waiting for an inventory listing newer than the spec (adopt before buying)".to_owned()
+        }
     }
 }
 
@@ -178,6 +188,20 @@ pub fn render(
                         why(&h)
                     ),
                 ),
+                (Step::Prove, Outcome::Run) => (
+                    NumberState::Purchasing,
+                    "purchase refused or lapsed without an answer and not in the inventory; \
+                     reserving the numbers afresh to prove nothing was bought"
+                        .to_owned(),
+                ),
+                (Step::Prove, Outcome::Held(h)) => (
+                    NumberState::Purchasing,
+                    format!(
+                        "purchase refused or lapsed without an answer and not in the inventory; \
+                         proving it unbought held: {}",
+                        why(&h)
+                    ),
+                ),
                 (Step::Move { from }, Outcome::Run) => (
                     NumberState::Moving,
                     format!("moving from package {from} to {to}"),
@@ -234,9 +258,20 @@ pub fn order_text(intent: &Intent) -> String {
 /// A short description of an action.
 pub fn describe(action: &Action) -> String {
     match action {
-        Action::Reserve { package, numbers } => {
-            format!("reserve {} for package {package}", count(numbers.len()))
-        }
+        Action::Reserve {
+            package,
+            numbers,
+            proves: None,
+        } => format!("reserve {} for package {package}", count(numbers.len())),
+        Action::Reserve {
+            package,
+            numbers,
+            proves: Some(proves),
+        } => format!(
+            "reserve {} for package {package} afresh, to prove the refused purchase of \
+             reservation {proves} bought nothing",
+            count(numbers.len())
+        ),
         Action::Acquire {
             package, count: c, ..
         } => {
@@ -291,6 +326,15 @@ pub struct Summary<'a> {
     pub released: usize,
     /// The finalizer may be removed.
     pub release: bool,
+    /// The value of `tollfree.dev/forget-missing` that forgets the missing
+    /// numbers (empty when none is missing).
+    pub missing_hash: String,
+    /// Owned numbers an untrusted listing does not show.
+    pub unlisted: usize,
+    /// Why the listing is not trusted, if it is not.
+    pub why_untrusted: Option<&'a str>,
+    /// Number lines that are not Active (released numbers aside).
+    pub not_active: usize,
 }
 
 /// The set's reason and its one-line message.
@@ -313,6 +357,32 @@ pub fn reason(s: &Summary<'_>) -> (Reason, String) {
                 crate::SETTLE_WINDOW,
                 order_text(first),
                 more(s.unconfirmed.len()),
+            ),
+        );
+    }
+    let missing: Vec<&NumberStatus> = s
+        .numbers
+        .iter()
+        .filter(|n| n.state == NumberState::Missing)
+        .collect();
+    if let Some(first) = missing.first() {
+        return (
+            Reason::NumbersMissing,
+            format!(
+                "{} owned by this set {} missing from the account's inventory listing: {}{}; \
+                 nothing is bought in {} place — if {} really gone, confirm with annotation \
+                 tollfree.dev/forget-missing={} (then planned afresh under the purchase policy)",
+                count(missing.len()),
+                if missing.len() == 1 { "is" } else { "are" },
+                first.number,
+                more(missing.len()),
+                if missing.len() == 1 { "its" } else { "their" },
+                if missing.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                },
+                s.missing_hash,
             ),
         );
     }
@@ -372,15 +442,16 @@ pub fn reason(s: &Summary<'_>) -> (Reason, String) {
         );
     }
     let unsafe_ = holds(&|h| matches!(h.hold, Hold::UnsafeInventory(_)));
-    if let Some(first) = unsafe_.first() {
-        let why = match &first.hold {
-            Hold::UnsafeInventory(why) => why.as_str(),
-            _ => "",
+    if !unsafe_.is_empty() || s.unlisted > 0 {
+        let why = s
+            .why_untrusted
+            .unwrap_or("the inventory listing is not trusted");
+        let what = match (unsafe_.len(), s.unlisted) {
+            (0, k) => format!("{} owned but not shown", count(k)),
+            (a, 0) => format!("{} held", actions_text(a)),
+            (a, k) => format!("{} held, {} owned but not shown", actions_text(a), count(k)),
         };
-        return (
-            Reason::InventoryUnsafe,
-            format!("{} held: {why}", actions_text(unsafe_.len())),
-        );
+        return (Reason::InventoryUnsafe, format!("{what}: {why}"));
     }
     let suspended = holds(&|h| h.hold == Hold::Suspended);
     if !suspended.is_empty() {
@@ -447,6 +518,12 @@ pub fn reason(s: &Summary<'_>) -> (Reason, String) {
     } else {
         String::new()
     };
+    if s.not_active > 0 && !s.set.deleting {
+        return (
+            Reason::Progressing,
+            format!("{} not active yet", count(s.not_active)),
+        );
+    }
     if s.set.deleting {
         let message = if s.release {
             format!("deleting: nothing left to do, the finalizer may be removed{released}")

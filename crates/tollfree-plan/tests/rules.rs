@@ -37,7 +37,8 @@ fn older_set_keeps_a_number_two_sets_declare() {
         old.actions,
         vec![Action::Reserve {
             package: pkg(1),
-            numbers: ns(&[A])
+            numbers: ns(&[A]),
+            proves: None,
         }]
     );
     assert!(young.actions.is_empty() && young.held.is_empty());
@@ -103,11 +104,11 @@ fn number_leaving_one_set_is_handed_over_to_a_set_that_declares_it() {
 }
 
 #[test]
-fn unresolved_set_still_blocks_adoption_of_its_numbers() {
-    // An older set the caller cannot plan for (unknown account, or a spec
-    // that does not convert) declares A and owns B (B is no longer in what
-    // could be salvaged of its spec), and has an intent about C; a younger
-    // set declares all three and D, all in the inventory.
+fn a_set_that_cannot_act_protects_only_what_it_owns_or_has_in_flight() {
+    // An older set the caller cannot plan for (its credentials failed, or a
+    // spec that does not convert) declares A and owns B (B is no longer in
+    // what could be salvaged of its spec), and has an intent about C; a
+    // younger set declares all three and D, all in the inventory.
     let mut unresolved = set("unresolved", 20).declare(1, &[A]).owns(B, 1).0;
     unresolved.deleting = true;
     unresolved.memory.intents.push(Intent {
@@ -120,6 +121,7 @@ fn unresolved_set_still_blocks_adoption_of_its_numbers() {
         order_id: None,
         acquired: false,
         started: t(-1),
+        refused: None,
     });
     let claims_only = unresolved.claims_only();
     assert!(claims_only.suspend && !claims_only.deleting);
@@ -129,7 +131,8 @@ fn unresolved_set_still_blocks_adoption_of_its_numbers() {
         .with(set("young", 10).declare(2, &[A, B, C, D]));
     let plan = world.plan();
     let young = of(&plan, "young");
-    for (number, what) in [(A, "declared"), (B, "owned"), (C, "in flight")] {
+    // What it owns or has in flight stays protected while it cannot act.
+    for (number, what) in [(B, "owned"), (C, "in flight")] {
         assert_eq!(
             line(&young, number).state,
             NumberState::Conflict,
@@ -137,10 +140,12 @@ fn unresolved_set_still_blocks_adoption_of_its_numbers() {
         );
         assert!(line(&young, number).message.contains("telecom/unresolved"));
     }
+    // What it merely declares is not: a set that cannot act keeps nobody
+    // from a number it never had.
     assert_eq!(
         touched(&young),
-        ns(&[D]),
-        "only the unclaimed number is moved"
+        ns(&[A, D]),
+        "the declared-only and the unclaimed numbers are moved"
     );
     assert_eq!(plan_one(&world.0, &young.id), Some(young));
     let unresolved = of(&plan, "unresolved");
@@ -149,6 +154,21 @@ fn unresolved_set_still_blocks_adoption_of_its_numbers() {
         "never planned for: {:?}",
         unresolved.actions
     );
+}
+
+#[test]
+fn a_set_that_cannot_act_adopts_nothing_for_its_acquire_requests() {
+    // Its acquire request is gone from the claims-only view: the unclaimed
+    // number stays for the valid set that acquires it.
+    let broken = set("broken", 20).acquire(1, 1, npa(&[800])).0.claims_only();
+    assert!(broken.packages.is_empty(), "{:?}", broken.packages);
+    let world = World::new()
+        .has(A, 1)
+        .with(Set(broken))
+        .with(set("valid", 1).acquire(1, 1, npa(&[800])));
+    let valid = world.plan_of("valid");
+    assert!(valid.memory.owned.contains_key(&n(A)), "{valid:#?}");
+    assert!(valid.actions.is_empty());
 }
 
 // ---------------------------------------------------------------- rule 2
@@ -416,7 +436,8 @@ fn expired_reservation_is_dropped_and_reserved_afresh() {
         s.actions,
         vec![Action::Reserve {
             package: pkg(1),
-            numbers: ns(&[A])
+            numbers: ns(&[A]),
+            proves: None,
         }]
     );
     assert!(s.memory.intents.is_empty());
@@ -619,24 +640,117 @@ fn no_purchase_retry_after_the_reservation_expired() {
     let live = world(Some(30)).at_secs(30 * 60 - 1).plan_of("s");
     assert_eq!(live.actions, vec![retry(1, "R1", &[A])]);
 
+    // Expired: never sent again. Just after the lapse nothing happens; a
+    // proof comes PROOF_INTERVAL later (see the next test), never a purchase.
     let expired = world(Some(30)).at(30).plan_of("s");
     assert!(
         expired.actions.is_empty() && expired.held.is_empty(),
-        "neither sent again nor reserved afresh: {:?}",
+        "neither sent again nor reserved afresh yet: {:?}",
         expired.actions
     );
     assert_eq!(line(&expired, A).state, NumberState::Purchasing);
     assert_eq!(expired.memory.intents.len(), 1);
 
-    // Expiry never recorded: not known to be live, so never sent again.
+    // Expiry never recorded: the fallback lifetime applies, so the purchase
+    // may be sent again (a reservation is bought at most once).
     let unknown = world(None).at(1).plan_of("s");
-    assert!(unknown.actions.is_empty(), "{:?}", unknown.actions);
+    assert_eq!(unknown.actions, vec![retry(1, "R1", &[A])]);
+    let unknown_lapsed = world(None).at(45).plan_of("s");
+    assert!(
+        unknown_lapsed.actions.is_empty(),
+        "{:?}",
+        unknown_lapsed.actions
+    );
 
     // The settle window then applies as before.
     let settled = world(Some(30)).at(61).plan_of("s");
-    assert!(settled.actions.is_empty());
     assert_eq!(settled.reason, Reason::OrderUnconfirmed);
     assert_eq!(settled.memory.intents.len(), 1);
+    assert!(
+        settled.actions.iter().all(|a| matches!(
+            a,
+            Action::Reserve {
+                proves: Some(_),
+                ..
+            }
+        )),
+        "at most a proof, never a purchase: {:?}",
+        settled.actions
+    );
+}
+
+fn proof(package: u64, id: &str, numbers: &[&str]) -> Action {
+    Action::Reserve {
+        package: pkg(package),
+        numbers: ns(numbers),
+        proves: Some(rid(id)),
+    }
+}
+
+#[test]
+fn a_lapsed_or_refused_unanswered_purchase_is_proven_unbought_by_a_fresh_reservation() {
+    assert_eq!(PROOF_INTERVAL, jiff::SignedDuration::from_secs(30));
+    // The reservation lapsed at minute 30 without an answer to its purchase.
+    let lapsed = World::new()
+        .at(31)
+        .with(set("s", 1).declare(1, &[A, B]).intent(purchase_intent(
+            "R1",
+            1,
+            &[A, B],
+            0,
+            Some(30),
+        )));
+    let s = lapsed.plan_of("s");
+    assert_eq!(s.actions, vec![proof(1, "R1", &[A, B])]);
+    assert!(s.hash.is_empty(), "a proof needs no approval");
+    assert_eq!(line(&s, A).state, NumberState::Purchasing);
+    assert!(
+        line(&s, A).message.contains("prove nothing was bought"),
+        "{}",
+        line(&s, A).message
+    );
+    assert_eq!(s.memory.intents.len(), 1, "kept until the proof succeeds");
+
+    // The vendor refused a re-sent purchase at minute 5: proven 30 s later.
+    let mut refused = purchase_intent("R2", 1, &[A], 0, Some(30));
+    refused.refused = Some(t(5));
+    let world = World::new().with(set("s", 1).declare(1, &[A]).intent(refused));
+    assert!(
+        world
+            .clone()
+            .at_secs(5 * 60 + 29)
+            .plan_of("s")
+            .actions
+            .is_empty()
+    );
+    assert_eq!(
+        world.clone().at_secs(5 * 60 + 30).plan_of("s").actions,
+        vec![proof(1, "R2", &[A])]
+    );
+
+    // Even under purchase Approve, a proof runs without approval, and it
+    // spends no budget; under Deny or suspend it is held.
+    let approve = world.clone().at(6).plan_of("s").actions.clone();
+    let mut under_approve = world.clone().at(6);
+    under_approve.0.sets[0].policy.purchase = Mode::Approve;
+    under_approve.0.sets[0].limits.max_purchases_per_sync = 0;
+    assert_eq!(under_approve.plan_of("s").actions, approve);
+    let mut suspended = world.at(6);
+    suspended.0.sets[0].suspend = true;
+    assert_eq!(suspended.plan_of("s").held[0].hold, Hold::Suspended);
+}
+
+#[test]
+fn a_purchase_partly_in_the_inventory_is_neither_resent_nor_proven() {
+    let mut refused = purchase_intent("R1", 1, &[A, B], 0, Some(30));
+    refused.refused = Some(t(5));
+    let world = World::new()
+        .at(40)
+        .has(A, 1)
+        .with(set("s", 1).declare(1, &[A, B]).intent(refused));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
+    assert_eq!(s.memory.intents[0].numbers, ns(&[B]));
 }
 
 #[test]
@@ -1042,7 +1156,8 @@ fn purchase_budget_counts_numbers_across_purchase_reserve_and_acquire() {
             },
             Action::Reserve {
                 package: pkg(1),
-                numbers: ns(&[B, C])
+                numbers: ns(&[B, C]),
+                proves: None,
             },
             Action::Acquire {
                 package: pkg(5),
@@ -1172,7 +1287,8 @@ fn approved_hash_runs_the_approved_actions() {
         s.actions,
         vec![Action::Reserve {
             package: pkg(1),
-            numbers: ns(&[A])
+            numbers: ns(&[A]),
+            proves: None,
         }]
     );
     assert!(s.held.is_empty());
@@ -1394,7 +1510,9 @@ fn actions_are_batched_per_package_and_chunked_at_100() {
         .actions
         .iter()
         .map(|a| match a {
-            Action::Reserve { package, numbers } => (package.get(), numbers.len()),
+            Action::Reserve {
+                package, numbers, ..
+            } => (package.get(), numbers.len()),
             other => panic!("{other:?}"),
         })
         .collect();
@@ -1479,4 +1597,460 @@ fn suspended_and_converged_is_converged() {
         .has(A, 1)
         .with(set("s", 1).declare(1, &[A]).owns(A, 1).suspended());
     assert_eq!(world.plan_of("s").reason, Reason::Converged);
+}
+
+// ---------------------------------------------------- listings that lie
+
+#[test]
+fn owned_number_missing_from_a_trusted_listing_is_held_never_bought_again() {
+    // The listing is complete and plausible, yet lacks A, which the set owns.
+    let world = World::new()
+        .has(B, 1)
+        .with(set("s", 1).declare(1, &[A, B]).owns(A, 1).owns(B, 1));
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty() && s.held.is_empty(), "{:?}", s.actions);
+    assert_eq!(line(&s, A).state, NumberState::Missing);
+    assert!(s.memory.owned.contains_key(&n(A)), "still owned");
+    assert_eq!(s.memory.missing.get(&n(A)), Some(&BASE));
+    assert_eq!(s.reason, Reason::NumbersMissing);
+    assert!(s.reason.is_stalled());
+    let hash = missing_hash(&s.memory);
+    assert!(
+        s.message.contains(&n(A).to_string()) && s.message.contains(&hash),
+        "{}",
+        s.message
+    );
+    // A later plan keeps the first time it was seen missing.
+    let later = World::new()
+        .at(30)
+        .has(B, 1)
+        .with(Set(SetInput {
+            memory: s.memory.clone(),
+            ..set("s", 1).declare(1, &[A, B]).0
+        }))
+        .plan_of("s");
+    assert_eq!(later.memory.missing.get(&n(A)), Some(&BASE));
+    assert!(later.actions.is_empty());
+}
+
+#[test]
+fn missing_acquired_number_is_not_replaced_by_a_purchase() {
+    let world = World::new().has(B, 5).with(
+        set("s", 1)
+            .acquire(5, 2, npa(&[800]))
+            .owns_acquired(A, 5)
+            .owns_acquired(B, 5),
+    );
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty(), "{:?}", s.actions);
+    assert_eq!(line(&s, A).state, NumberState::Missing);
+    assert_eq!(s.reason, Reason::NumbersMissing);
+}
+
+#[test]
+fn a_missing_number_that_shows_again_is_active_again() {
+    let mut owner = set("s", 1).declare(1, &[A]).owns(A, 1);
+    owner.0.memory.missing.insert(n(A), t(-10));
+    let s = World::new().has(A, 1).with(owner).plan_of("s");
+    assert_eq!(line(&s, A).state, NumberState::Active);
+    assert!(s.memory.missing.is_empty());
+    assert_eq!(s.reason, Reason::Converged);
+}
+
+#[test]
+fn forgetting_missing_numbers_needs_the_hash_the_status_showed() {
+    let mut owner = set("s", 1).declare(1, &[A]).owns(A, 1);
+    owner.0.memory.missing.insert(n(A), t(-10));
+    let hash = missing_hash(&owner.0.memory);
+    assert_eq!(hash.len(), 16);
+    // A stale or wrong confirmation forgets nothing.
+    let stale = World::new()
+        .with(Set(SetInput {
+            forget_missing: Some("0123456789abcdef".into()),
+            ..owner.0.clone()
+        }))
+        .plan_of("s");
+    assert_eq!(line(&stale, A).state, NumberState::Missing);
+    assert!(stale.actions.is_empty());
+    // The shown hash: forgotten, then planned like any number not owned.
+    let confirmed = World::new()
+        .with(Set(SetInput {
+            forget_missing: Some(hash.clone()),
+            ..owner.0.clone()
+        }))
+        .plan_of("s");
+    assert!(!confirmed.memory.owned.contains_key(&n(A)));
+    assert!(confirmed.memory.missing.is_empty());
+    assert_eq!(
+        confirmed.actions,
+        vec![Action::Reserve {
+            package: pkg(1),
+            numbers: ns(&[A]),
+            proves: None,
+        }]
+    );
+    // If it came back meanwhile, the confirmation is moot: it stays owned.
+    let back = World::new()
+        .has(A, 1)
+        .with(Set(SetInput {
+            forget_missing: Some(hash),
+            ..owner.0
+        }))
+        .plan_of("s");
+    assert!(back.memory.owned.contains_key(&n(A)));
+    assert_eq!(line(&back, A).state, NumberState::Active);
+}
+
+#[test]
+fn a_number_no_longer_wanted_and_missing_is_forgotten_not_bought() {
+    let s = World::new()
+        .with(
+            set("s", 1)
+                .declare(1, &[B])
+                .owns(A, 1)
+                .disconnect(Mode::Auto),
+        )
+        .plan_of("s");
+    assert!(!s.memory.owned.contains_key(&n(A)));
+    assert!(s.memory.missing.is_empty());
+    assert!(touched(&s).iter().all(|x| x != &n(A)));
+}
+
+#[test]
+fn a_number_another_set_records_as_owned_is_never_reserved_in_the_same_plan() {
+    // `old` owned A and let it go; `young` declares it; the listing lacks it.
+    let world = World::new()
+        .with(set("old", 9).owns(A, 1))
+        .with(set("young", 1).declare(1, &[A]));
+    let plan = world.plan();
+    let young = of(&plan, "young");
+    assert!(young.actions.is_empty(), "{:?}", young.actions);
+    assert_eq!(line(&young, A).state, NumberState::Blocked);
+    assert!(!of(&plan, "old").memory.owned.contains_key(&n(A)));
+    // Once the owner's status no longer records it, it is planned normally.
+    let next = World::new()
+        .with(set("old", 9))
+        .with(set("young", 1).declare(1, &[A]))
+        .plan_of("young");
+    assert_eq!(next.actions.len(), 1);
+}
+
+#[test]
+fn a_sharp_drop_stays_untrusted_however_often_it_repeats() {
+    // Ten owned numbers, then listings of none: the baseline never moves.
+    let numbers: Vec<String> = (0..10).map(|i| format!("80055502{i:02}")).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let mut owner = set("s", 1).declare(1, &numbers);
+    for x in &numbers {
+        owner = owner.owns(x, 1);
+    }
+    let mut world = World::new().last_good(10).with(owner);
+    for round in 0..3 {
+        let plan = world.plan();
+        assert_eq!(plan.trusted_count, Some(10), "round {round}");
+        let s = of(&plan, "s");
+        assert!(s.actions.is_empty(), "round {round}: {:?}", s.actions);
+        assert_eq!(s.reason, Reason::InventoryUnsafe, "round {round}");
+        assert!(
+            s.message.contains("lists 0 numbers") && s.message.contains("had 10"),
+            "{}",
+            s.message
+        );
+        world.0.last_good_count = plan.trusted_count;
+        world.0.sets[0].memory = s.memory.clone();
+    }
+    assert_eq!(world.0.sets[0].memory.owned.len(), 10, "nothing forgotten");
+}
+
+#[test]
+fn a_person_confirming_the_new_count_makes_the_listing_trusted() {
+    let numbers: Vec<String> = (0..10).map(|i| format!("80055502{i:02}")).collect();
+    let mut owner = set("s", 1).declare(1, &[A]);
+    for x in &numbers {
+        owner = owner.owns(x, 1);
+    }
+    let mut world = World::new().has(A, 1).last_good(10).with(owner);
+    world.0.confirmed_count = Some(1);
+    let plan = world.plan();
+    assert_eq!(plan.trusted_count, Some(1));
+    assert!(inventory_check(&world.0).is_ok());
+    // A confirmation of another count trusts nothing.
+    world.0.confirmed_count = Some(2);
+    assert!(inventory_check(&world.0).is_err());
+    assert_eq!(world.plan().trusted_count, Some(10));
+}
+
+#[test]
+fn numbers_an_untrusted_listing_does_not_show_make_the_set_stalled_not_ready() {
+    // Purchase Deny, the listing dropped to nothing: before, the set said
+    // Ready (Converged, "0 numbers active") while its numbers were Blocked.
+    let numbers: Vec<String> = (0..10).map(|i| format!("80055502{i:02}")).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let mut owner = set("s", 1).declare(1, &numbers).purchase(Mode::Deny);
+    for x in &numbers {
+        owner = owner.owns(x, 1);
+    }
+    let s = World::new().last_good(10).with(owner).plan_of("s");
+    assert_eq!(s.reason, Reason::InventoryUnsafe);
+    assert!(s.reason.is_stalled());
+    assert!(
+        s.message.contains("10 numbers owned but not shown") && s.message.contains("had 10"),
+        "{}",
+        s.message
+    );
+    assert!(s.numbers.iter().all(|l| l.state == NumberState::Blocked));
+}
+
+#[test]
+fn ready_only_when_every_kept_number_is_active() {
+    // A's reservation also holds B, which is no longer declared: it is left
+    // to expire, A waits — the set is not Converged.
+    let world = World::new()
+        .at(5)
+        .with(
+            set("s", 1)
+                .declare(1, &[A])
+                .intent(reserve_intent("R1", 1, &[A, B], 0, Some(30))),
+        );
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty() && s.held.is_empty());
+    assert_eq!(line(&s, A).state, NumberState::Reserved);
+    assert_ne!(s.reason, Reason::Converged);
+}
+
+// ---------------------------------------------------- fresh before buying
+
+#[test]
+fn a_reservation_waits_for_a_listing_newer_than_the_spec() {
+    let mut world = World::new().at(10).with(set("s", 1).declare(1, &[A]));
+    world.0.sets[0].observed_since = t(5);
+    // The last full walk started at BASE, before the spec was seen.
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(
+        s.held,
+        vec![Held {
+            action: Action::Reserve {
+                package: pkg(1),
+                numbers: ns(&[A]),
+                proves: None,
+            },
+            hold: Hold::Unverified,
+        }]
+    );
+    assert_eq!(s.reason, Reason::Progressing);
+    // A listing filtered to the number, started after: decided.
+    world.0.inventory.coverage.numbers.insert(n(A), t(6));
+    assert_eq!(world.plan_of("s").actions.len(), 1);
+    // A listing of a package does not cover an exact number.
+    world.0.inventory.coverage.numbers.clear();
+    world.0.inventory.coverage.packages.insert(pkg(1), t(6));
+    assert!(world.plan_of("s").actions.is_empty());
+    // A full walk started after does.
+    world.0.inventory.coverage.full = Some(t(5));
+    assert_eq!(world.plan_of("s").actions.len(), 1);
+}
+
+#[test]
+fn an_acquire_waits_for_a_listing_of_its_package_newer_than_the_spec() {
+    let mut world = World::new()
+        .at(10)
+        .with(set("s", 1).acquire(1, 2, npa(&[800])));
+    world.0.sets[0].observed_since = t(5);
+    let s = world.plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.held[0].hold, Hold::Unverified);
+    world.0.inventory.coverage.packages.insert(pkg(1), t(7));
+    assert!(matches!(
+        world.plan_of("s").actions[..],
+        [Action::Acquire { count: 2, .. }]
+    ));
+    // The fresh listing showed an unclaimed number in the package: adopted,
+    // only the rest is acquired.
+    let s = world.has(A, 1).plan_of("s");
+    assert!(s.memory.owned.contains_key(&n(A)));
+    assert!(matches!(s.actions[..], [Action::Acquire { count: 1, .. }]));
+}
+
+#[test]
+fn moves_and_purchases_of_recorded_reservations_need_no_fresher_listing() {
+    let mut world =
+        World::new()
+            .at(10)
+            .has(A, 2)
+            .with(set("s", 1).declare(1, &[A, B]).intent(reserve_intent(
+                "R1",
+                1,
+                &[B],
+                0,
+                Some(30),
+            )));
+    world.0.sets[0].observed_since = t(5);
+    let s = world.plan_of("s");
+    assert_eq!(s.actions.len(), 2, "{:?}", s.actions);
+    assert!(s.held.is_empty());
+}
+
+// ---------------------------------------------------- orders kept
+
+#[test]
+fn a_purchase_settled_without_its_answer_reports_the_listed_order_id() {
+    let mut world = World::new().at(2).has_all(&[A, B], 1).with(
+        set("s", 1)
+            .declare(1, &[A, B])
+            .intent(purchase_intent("R1", 1, &[A, B], 0, Some(30))),
+    );
+    for x in [A, B] {
+        world.0.inventory.numbers.get_mut(&n(x)).unwrap().order_id = Some(OrderId(7));
+    }
+    let s = world.plan_of("s");
+    assert_eq!(
+        s.settled,
+        vec![Settled {
+            kind: IntentKind::Purchase,
+            numbers: ns(&[A, B]),
+            package: Some(pkg(1)),
+            order_id: Some(OrderId(7)),
+            reference_id: Some("ref-R1".into()),
+            started: t(0),
+        }]
+    );
+    // Numbers listed under different orders: the ID stays unknown.
+    world.0.inventory.numbers.get_mut(&n(B)).unwrap().order_id = Some(OrderId(8));
+    assert_eq!(world.plan_of("s").settled[0].order_id, None);
+}
+
+#[test]
+fn moves_and_disconnects_settled_report_their_order_or_reference() {
+    let world = World::new().at(2).has(A, 2).with(
+        set("s", 1)
+            .declare(2, &[A])
+            .owns(A, 2)
+            .owns(B, 1)
+            .disconnect(Mode::Auto)
+            .intent(order_intent(IntentKind::Move, Some(2), &[A], 0, None))
+            .intent(order_intent(IntentKind::Disconnect, None, &[B], 0, Some(9))),
+    );
+    let s = world.plan_of("s");
+    let kinds: Vec<(IntentKind, Option<u64>, Option<&str>)> = s
+        .settled
+        .iter()
+        .map(|x| (x.kind, x.order_id.map(|o| o.0), x.reference_id.as_deref()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (IntentKind::Move, None, Some("ref-1")),
+            (IntentKind::Disconnect, Some(9), Some("ref-1")),
+        ]
+    );
+}
+
+// ---------------------------------------------------- batching across sets
+
+fn defaults(email: Option<&str>) -> OrderDefaults {
+    OrderDefaults {
+        service_area: 4,
+        my_resp_org: false,
+        email: email.map(str::to_owned),
+        notes: None,
+    }
+}
+
+#[test]
+fn purchases_and_moves_of_several_sets_into_one_package_go_in_one_call_each() {
+    let mut world = World::new()
+        .at(1)
+        .has_all(&[A, B], 1)
+        .with(
+            set("one", 3)
+                .declare(2, &[A])
+                .declare(3, &["8885550100"])
+                .owns(A, 1)
+                .intent(reserve_intent("R1", 3, &["8885550100"], 0, Some(30))),
+        )
+        .with(
+            set("two", 2)
+                .declare(2, &[B])
+                .declare(3, &["8885550101"])
+                .owns(B, 1)
+                .intent(reserve_intent("R2", 3, &["8885550101"], 0, Some(30))),
+        );
+    for s in &mut world.0.sets {
+        s.order_defaults = defaults(Some("noc@example.com"));
+    }
+    let plan = world.plan();
+    let calls = batches(&plan.sets, &world.0.sets);
+    let shape: Vec<(BatchKind, usize, usize)> = calls
+        .iter()
+        .map(|b| (b.kind, b.parts.len(), b.numbers().count()))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![(BatchKind::Purchase, 2, 2), (BatchKind::Move, 2, 2)]
+    );
+    assert_eq!(calls[0].reservation_ids(), vec![&rid("R1"), &rid("R2")]);
+    assert_eq!(calls[1].package(), Some(pkg(2)));
+    assert_eq!(calls[0].options.email.as_deref(), Some("noc@example.com"));
+}
+
+#[test]
+fn orders_with_different_options_are_never_merged() {
+    let mut world = World::new()
+        .has_all(&[A, B], 1)
+        .with(set("one", 3).declare(2, &[A]).owns(A, 1))
+        .with(set("two", 2).declare(2, &[B]).owns(B, 1));
+    world.0.sets[0].order_defaults = defaults(Some("a@example.com"));
+    world.0.sets[1].order_defaults = defaults(Some("b@example.com"));
+    let plan = world.plan();
+    let calls = batches(&plan.sets, &world.0.sets);
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert!(calls.iter().all(|b| b.parts.len() == 1));
+}
+
+#[test]
+fn merged_moves_are_split_at_the_batch_limit_and_reservations_never_shared() {
+    fn refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let first: Vec<String> = (0..70).map(|i| format!("800555{i:04}")).collect();
+    let second: Vec<String> = (70..140).map(|i| format!("800555{i:04}")).collect();
+    let mut one = set("one", 3)
+        .declare(2, &refs(&first))
+        .declare(4, &["8885550100"]);
+    for x in &first {
+        one = one.owns(x, 1);
+    }
+    let mut two = set("two", 2)
+        .declare(2, &refs(&second))
+        .declare(4, &["8885550101"]);
+    for x in &second {
+        two = two.owns(x, 1);
+    }
+    let world = World::new()
+        .has_all(&refs(&first), 1)
+        .has_all(&refs(&second), 1)
+        .with(one)
+        .with(two);
+    let plan = world.plan();
+    let calls = batches(&plan.sets, &world.0.sets);
+    let shape: Vec<(BatchKind, usize, usize)> = calls
+        .iter()
+        .map(|b| (b.kind, b.parts.len(), b.numbers().count()))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (BatchKind::Move, 2, 100),
+            (BatchKind::Move, 1, 40),
+            (BatchKind::Reserve, 1, 1),
+            (BatchKind::Reserve, 1, 1),
+        ]
+    );
+    let moved: usize = calls
+        .iter()
+        .filter(|b| b.kind == BatchKind::Move)
+        .map(|b| b.numbers().count())
+        .sum();
+    assert_eq!(moved, 140, "every number in exactly one call");
 }
