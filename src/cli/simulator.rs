@@ -54,7 +54,8 @@ pub struct SimulatorArgs {
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
     pub token_ttl: Duration,
 
-    /// Trial account seat limit: purchases beyond it answer 402 (default: none).
+    /// Trial seat limit of every account: an account's purchases beyond it
+    /// answer 402 (default: none).
     #[arg(long, value_name = "SEATS")]
     pub trial_seats: Option<u32>,
 
