@@ -2,7 +2,12 @@
 //! steer the simulator from tests and demos.
 //!
 //! - `GET /_admin/state`: the whole state ([`Simulator::dump`]);
-//!   `?account=ID`: one account's ([`Simulator::dump_of`])
+//!   `?account=ID`: one account's ([`Simulator::dump_of`]). Fields:
+//!   `accountID` (the account asked for, else the default one), `accounts`
+//!   (`[{accountID, owned, seatsUsed}]`), `inventory` (owned numbers, each
+//!   with its `accountId`), `reservations` and `orders` (each with its
+//!   `accountID`), `ledger`, `poolAvailable`, `sessions`, `requests`,
+//!   `faults`, `tampering`
 //! - `GET /_admin/ledger`: every accepted mutation (each names its
 //!   `accountId`); `?account=ID`: one account's
 //! - `GET /_admin/inventory`: the default account's owned numbers;

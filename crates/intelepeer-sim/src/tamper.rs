@@ -1,37 +1,5 @@
-//! Listing tampering: a vendor whose `GET /my/tf` answers lie, for testing a
-//! client that must not trust a listing by accident.
-//!
-//! Tampering changes only the *answers* of `GET /_rest/v4/my/tf` and
-//! `GET /_rest/v3/my/tf`, never the state: a number left out of a listing is
-//! still owned, can still be moved or disconnected, and still cannot be
-//! reserved or bought by anyone; every other endpoint, the ledger, the admin
-//! API and [`crate::Simulator::inventory`] tell the truth. Like [`crate::Faults`]
-//! it is set at run time ([`crate::Simulator::set_tampering`],
-//! `PUT /_admin/tampering`, `--tamper` on the command line), is not saved in
-//! the state file, and is cleared by a reset.
-//!
-//! One knob per hostile behaviour, all combinable:
-//!
-//! | knob | what the listing does |
-//! |---|---|
-//! | `omit` | leaves these numbers out, as if the account did not hold them; paging stays well formed (`pageSize + 1` records when more follow) |
-//! | `strip_plus` | writes these numbers without their `+` (`18775550302`) |
-//! | `duplicate` | lists each of these numbers twice: the real record, then right after it a second one with the given `packageID` (the copy takes a place in paging like any record) |
-//! | `empty` | every page is `{"endpoints": [], "hasMore": false}`, as if the account were empty |
-//! | `endless` | after the real records come synthetic ones without end: every page holds `pageSize + 1` records and says `hasMore: true` |
-//! | `pad` | the body is padded to exactly `to_bytes` bytes of valid JSON (a long unknown `padding` field, or trailing whitespace), around the real page or an empty page; a body already longer is sent as is |
-//! | `has_more` | lies about `hasMore`: `false` on a page carrying `pageSize + 1` records, or `true` on a short page (the last one, and every empty page after it) |
-//! | `account` | tampers only with that account's listings (default: every account's) |
-//!
-//! Synthetic records of `endless` are fresh on every page: `+1833` followed by
-//! seven digits counting up from `0000000` (exchanges 000–199, which no pool
-//! number uses), in the first requested `packageID` (or [`SYNTHETIC_PACKAGE_ID`]),
-//! whatever the `like` filter says. They are never owned by anyone.
-//!
-//! Order of effects on one page: `empty` wins over everything but `pad`;
-//! otherwise `omit`, then `duplicate`, then `endless` build the sequence that
-//! is paged, `strip_plus` rewrites the records of the page, `has_more` rewrites
-//! the flag, and `pad` wraps the body.
+//! Listing tampering ([`Tampering`]): a vendor whose `GET /my/tf` answers
+//! lie, and the page builder of `GET /my/tf` that applies it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -50,8 +18,49 @@ use crate::records::{Holding, inventory_record};
 /// `packageID`.
 pub const SYNTHETIC_PACKAGE_ID: u64 = 99_999;
 
-/// How a listing lies (see the [module docs](self) for each knob). The default
-/// tampers with nothing.
+/// Listing tampering: a vendor whose `GET /my/tf` answers lie, for testing a
+/// client that must not trust a listing by accident.
+///
+/// Tampering changes only the *answers* of `GET /_rest/v4/my/tf` and
+/// `GET /_rest/v3/my/tf`, never the state: a number left out of a listing is
+/// still owned, can still be moved or disconnected, and still cannot be
+/// reserved or bought by anyone; every other endpoint, the ledger, the admin
+/// API and [`crate::Simulator::inventory`] tell the truth. Like [`crate::Faults`]
+/// it is set at run time ([`crate::Simulator::set_tampering`],
+/// `PUT /_admin/tampering`, `--tamper` on the command line), is not saved in
+/// the state file, and is cleared by a reset.
+///
+/// One knob per hostile behaviour, all combinable:
+///
+/// | knob | what the listing does |
+/// |---|---|
+/// | `omit` | leaves these numbers out, as if the account did not hold them; paging stays well formed (`pageSize + 1` records when more follow) |
+/// | `strip_plus` | writes these numbers without their `+` (`18775550302`) |
+/// | `duplicate` | lists each of these numbers twice: the real record, then right after it a second one with the given `packageID` (the copy takes a place in paging like any record) |
+/// | `empty` | every page is `{"endpoints": [], "hasMore": false}`, as if the account were empty |
+/// | `endless` | after the real records come synthetic ones without end: every page holds `pageSize + 1` records and says `hasMore: true` |
+/// | `pad` | the body is padded to exactly `to_bytes` bytes of valid JSON (a long unknown `padding` field, or trailing whitespace), around the real page or an empty page; a body already longer is sent as is |
+/// | `has_more` | lies about `hasMore`: `false` on a page carrying `pageSize + 1` records, or `true` on a short page (the last one, and every empty page after it) |
+/// | `account` | tampers only with that account's listings (default: every account's) |
+///
+/// Synthetic records of `endless` are fresh on every page: `+1833` followed by
+/// seven digits counting up from `0000000` (exchanges 000–199, which no pool
+/// number uses), in the first requested `packageID` (or [`SYNTHETIC_PACKAGE_ID`]),
+/// whatever the `like` filter says. They are never owned by anyone.
+///
+/// Order of effects on one page: `empty` wins over everything but `pad`;
+/// otherwise `omit`, then `duplicate`, then `endless` build the sequence that
+/// is paged, `strip_plus` rewrites the records of the page, `has_more` rewrites
+/// the flag, and `pad` wraps the body.
+///
+/// Written as JSON (`PUT /_admin/tampering`, [`crate::Simulator::dump`]) with
+/// these field names: `{"account": 1004318, "omit": ["+18005550100"],
+/// "strip_plus": [], "duplicate": {"+18005550101": 30745}, "empty": false,
+/// "endless": false, "pad": {"to_bytes": 1000000, "empty_page": true, "style":
+/// "whitespace"}, "has_more": "false_on_full_page"}` (any subset). Or as a
+/// specification string, see [`Tampering::from_str`].
+///
+/// The default tampers with nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Tampering {
@@ -572,6 +581,24 @@ mod tests {
         assert_eq!(tampering.to_string().parse::<Tampering>(), Ok(tampering));
         assert_eq!("".parse::<Tampering>(), Ok(Tampering::default()));
         assert!(Tampering::default().is_none());
+    }
+
+    #[test]
+    fn the_documented_json_form_reads() {
+        let tampering: Tampering = serde_json::from_value(json!({
+            "account": 1004318, "omit": ["+18005550100"], "strip_plus": [],
+            "duplicate": {"+18005550101": 30745}, "empty": false, "endless": false,
+            "pad": {"to_bytes": 1000000, "empty_page": true, "style": "whitespace"},
+            "has_more": "false_on_full_page"
+        }))
+        .expect("documented JSON");
+        assert_eq!(
+            tampering,
+            "account=1004318,omit=+18005550100,duplicate=+18005550101@30745,pad-to=1000000,\
+             pad-empty=true,pad-style=whitespace,has-more=false-on-full-page"
+                .parse()
+                .expect("spec")
+        );
     }
 
     #[test]

@@ -329,7 +329,7 @@ async fn the_admin_api_filters_by_account_and_seeds_into_one() {
     let all = get(format!("{url}/_admin/state")).await;
     assert_eq!(all["accountID"], DEFAULT);
     assert_eq!(all["inventory"].as_array().map(Vec::len), Some(1));
-    assert_eq!(all["inventory"][0]["accountID"], BOB);
+    assert_eq!(all["inventory"][0]["accountId"], BOB);
     assert_eq!(all["orders"].as_array().map(Vec::len), Some(2));
     let accounts: Vec<u64> = all["accounts"]
         .as_array()
