@@ -244,6 +244,9 @@ fn malformed_arguments_are_clear_errors_not_panics() {
         &["--users", "demo:demo,:nopass"],
         &["--order-delay", "soon"],
         &["--faults", "explode=1"],
+        &["--users", "demo:demo@0"],
+        &["--tamper", "explode=1"],
+        &["--tamper", "omit=18005550100"],
         &["--listen", "nowhere"],
     ] {
         let output = Command::new(BIN)
@@ -272,4 +275,149 @@ fn a_corrupt_state_file_stops_the_start_with_a_message() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is not valid"), "{stderr}");
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn users_with_an_account_see_only_that_accounts_numbers() {
+    let sim = Running::start(&[
+        "--order-delay",
+        "0s",
+        "--users",
+        "demo:demo,ops:ops,bob:s3cret@2002",
+    ]);
+    let base = sim.url.clone();
+    let login = |user: &str, password: &str| {
+        let (status, auth) = curl(
+            "POST",
+            &format!("{base}/_rest/v4/authenticate"),
+            None,
+            Some(&json!({"username": user, "password": password})),
+        );
+        assert_eq!(status, 200, "{user}: {auth}");
+        auth["token"].as_str().expect("token").to_owned()
+    };
+    let (demo, ops, bob) = (
+        login("demo", "demo"),
+        login("ops", "ops"),
+        login("bob", "s3cret"),
+    );
+
+    let (status, reserved) = curl(
+        "POST",
+        &format!("{base}/_rest/v4/carrier/tf/reservations"),
+        Some(&bob),
+        Some(&json!({"endpoints": ["+18887293863"]})),
+    );
+    assert_eq!(status, 200, "{reserved}");
+    let (status, order) = curl(
+        "POST",
+        &format!("{base}/_rest/v4/my/tf/orders"),
+        Some(&bob),
+        Some(
+            &json!({"reservationID": [reserved[0]["reservationID"]], "packageID": 30744, "serviceArea": 4}),
+        ),
+    );
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["accountID"], 2002);
+
+    let (status, seeded) = curl(
+        "POST",
+        &format!("{base}/_admin/inventory"),
+        None,
+        Some(&json!({"numbers": ["+18005550100"], "packageID": 1})),
+    );
+    assert_eq!(status, 200, "{seeded}");
+
+    let list = |token: &str| {
+        let (status, listed) = curl("GET", &format!("{base}/_rest/v4/my/tf"), Some(token), None);
+        assert_eq!(status, 200, "{listed}");
+        listed["endpoints"]
+            .as_array()
+            .expect("endpoints")
+            .iter()
+            .map(|e| (e["endpoint"].clone(), e["accountID"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(&bob), [(json!("+18887293863"), json!(2002))]);
+    assert_eq!(list(&demo), [(json!("+18005550100"), json!(1004318))]);
+    assert_eq!(list(&ops), list(&demo), "no account: the default one");
+
+    let (status, state) = curl(
+        "GET",
+        &format!("{base}/_admin/state?account=2002"),
+        None,
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(state["inventory"].as_array().map(Vec::len), Some(1));
+    assert!(sim.terminate().success());
+}
+
+#[test]
+fn one_login_with_two_accounts_stops_the_start_with_a_message() {
+    let output = Command::new(BIN)
+        .args([
+            "simulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--users",
+            "bob:a@1,bob:b@2",
+        ])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("two accounts"), "{stderr}");
+}
+
+#[test]
+fn the_tamper_flag_makes_listings_lie_until_cleared_over_the_admin_api() {
+    let sim = Running::start(&["--tamper", "omit=+18005550100"]);
+    let base = sim.url.clone();
+    let (status, _) = curl(
+        "POST",
+        &format!("{base}/_admin/inventory"),
+        None,
+        Some(&json!({"numbers": ["+18005550100", "+18005550101"], "packageID": 1})),
+    );
+    assert_eq!(status, 200);
+    let (_, auth) = curl(
+        "POST",
+        &format!("{base}/_rest/v4/authenticate"),
+        None,
+        Some(&json!({"username": "demo", "password": "demo"})),
+    );
+    let token = auth["token"].as_str().expect("token").to_owned();
+    let numbers = || {
+        let (status, listed) = curl("GET", &format!("{base}/_rest/v3/my/tf"), Some(&token), None);
+        assert_eq!(status, 200, "{listed}");
+        listed["endpoints"]
+            .as_array()
+            .expect("endpoints")
+            .iter()
+            .map(|e| e["endpoint"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(numbers(), [json!("+18005550101")]);
+    let (status, cleared) = curl("DELETE", &format!("{base}/_admin/tampering"), None, None);
+    assert_eq!(status, 200, "{cleared}");
+    assert_eq!(numbers(), [json!("+18005550100"), json!("+18005550101")]);
+    assert!(sim.terminate().success());
+}
+
+#[test]
+fn help_documents_the_users_grammar_and_the_tamper_flag() {
+    let output = Command::new(BIN)
+        .args(["simulator", "--help"])
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for text in [
+        "LOGIN:PASSWORD[@ACCOUNTID]",
+        "--tamper",
+        "default --account-id",
+    ] {
+        assert!(help.contains(text), "{text} missing from:\n{help}");
+    }
 }

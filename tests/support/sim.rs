@@ -24,6 +24,19 @@ impl TestSim {
         TestSim::with_config(SimConfig::default())
     }
 
+    /// Starts a simulator where `demo` / `demo` is in the default account
+    /// (1004318) and each `(login, password, account)` of `users` in its own
+    /// account: real tenant separation for multi-tenant tests. Seed and inspect
+    /// an account with `sim().seed_inventory_in(account, ..)`,
+    /// `sim().inventory_of(account)`, `sim().ledger_of(account)`.
+    pub fn with_accounts(users: &[(&str, &str, u64)]) -> TestSim {
+        let config = users.iter().fold(
+            SimConfig::default(),
+            |config, (login, password, account)| config.with_user(*login, *password, *account),
+        );
+        TestSim::with_config(config)
+    }
+
     /// Starts a simulator with `config`.
     pub fn with_config(config: SimConfig) -> TestSim {
         let (ready_tx, ready_rx) = mpsc::channel();
@@ -67,7 +80,9 @@ impl TestSim {
     }
 
     /// The simulator's state, for setup and inspection (`ledger()`,
-    /// `inventory()`, `seed_inventory()`, `request_counts()`, faults...).
+    /// `inventory()`, `seed_inventory()`, their per-account twins
+    /// `ledger_of()`, `inventory_of()`, `seed_inventory_in()`,
+    /// `request_counts()`, faults, listing tampering with `set_tampering()`...).
     pub fn sim(&self) -> &Simulator {
         &self.sim
     }

@@ -11,6 +11,11 @@ use serde_json::{Value, json};
 pub struct LedgerEntry {
     /// When the vendor accepted it.
     pub time: Timestamp,
+    /// The account whose user made the call (state files written before
+    /// accounts existed load as the default account, see
+    /// [`crate::SimConfig::account_id`]).
+    #[serde(default)]
+    pub account_id: u64,
     /// What it was.
     pub kind: LedgerKind,
     /// The numbers it concerned, in E.164.
@@ -38,7 +43,8 @@ pub enum LedgerKind {
     Disconnect,
 }
 
-/// A number in the account's inventory.
+/// A number in an account's inventory (which account is the question asked:
+/// [`crate::Simulator::inventory_of`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnedNumber {
@@ -60,17 +66,24 @@ pub struct OwnedNumber {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Holding {
+    /// The account that owns the number (0 in state files written before
+    /// accounts existed, until [`crate::state::World::upgrade`] fills it in).
+    #[serde(default)]
+    pub account_id: u64,
     pub package_id: u64,
     pub order_id: Option<u64>,
     pub label: Option<String>,
     pub has_cpaas: bool,
 }
 
-/// A reservation: numbers held for the account until `expires`.
+/// A reservation: numbers held for the account that made it until `expires`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Reservation {
     pub id: String,
+    /// The account that made it: only that account may purchase it.
+    #[serde(default)]
+    pub account_id: u64,
     /// The numbers still held (a purchase by `endpoints` takes numbers out).
     pub numbers: Vec<String>,
     pub reserved: Timestamp,
@@ -120,6 +133,9 @@ impl OrderKind {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Order {
     pub id: u64,
+    /// The account that placed it, reported as its `accountID`.
+    #[serde(default)]
+    pub account_id: u64,
     pub batch_id: u64,
     pub kind: OrderKind,
     pub numbers: Vec<String>,
@@ -133,12 +149,13 @@ pub(crate) struct Order {
 }
 
 impl Order {
-    /// The order as the vendor answers it. Disconnects report no account and no
-    /// package, as in the reference's example.
-    pub fn to_json(&self, account_id: u64) -> Value {
+    /// The order as the vendor answers it, with the account that placed it.
+    /// Disconnects report no account and no package, as in the reference's
+    /// example.
+    pub fn to_json(&self) -> Value {
         let returning = self.kind == OrderKind::Return;
         json!({
-            "accountID": (!returning).then_some(account_id),
+            "accountID": (!returning).then_some(self.account_id),
             "batchIDs": [self.batch_id],
             "completed": self.completed.map(iso8601),
             "created": iso8601(self.created),
@@ -168,6 +185,9 @@ pub(crate) struct OrderDetails {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Session {
     pub user: String,
+    /// The account the user was mapped to when the token was issued.
+    #[serde(default)]
+    pub account_id: u64,
     pub issued: Timestamp,
     /// Expired early by [`crate::Simulator::expire_sessions`].
     pub revoked: bool,
@@ -187,9 +207,10 @@ pub(crate) fn search_record(number: &str) -> Value {
 }
 
 /// An inventory record with every field of the reference's example (and
-/// `orderID` from its field table). Media follow the example: SmartFlows
-/// numbers carry an SMS configuration, the others a voice one.
-pub(crate) fn inventory_record(number: &str, holding: &Holding, account_id: u64) -> Value {
+/// `orderID` from its field table), reporting the owning account. Media follow
+/// the example: SmartFlows numbers carry an SMS configuration, the others a
+/// voice one.
+pub(crate) fn inventory_record(number: &str, holding: &Holding) -> Value {
     let sip = |config: Value| json!({ "provider": "IntelePeer", "service": "SIP", "ns": "intelepeer.sip", "config": config });
     let media = if holding.has_cpaas {
         json!({
@@ -200,7 +221,7 @@ pub(crate) fn inventory_record(number: &str, holding: &Holding, account_id: u64)
         json!({ "sms": null, "voice": { "rx": sip(json!({})), "tx": [sip(json!({}))] } })
     };
     json!({
-        "accountID": account_id,
+        "accountID": holding.account_id,
         "endpoint": number,
         "hasCpaas": holding.has_cpaas,
         "label": holding.label,

@@ -1,7 +1,14 @@
 //! [`Simulator`]: a cheap, cloneable handle to one simulated vendor — its state,
-//! clock, faults and request counts — with the in-process API tests use.
+//! clock, faults, tampering and request counts — with the in-process API tests
+//! use.
+//!
+//! The single-account calls ([`Simulator::inventory`],
+//! [`Simulator::seed_inventory`], [`Simulator::seed_owned`]) act on the default
+//! account ([`SimConfig::account_id`]); their `_in` / `_of` twins take an
+//! account. [`Simulator::ledger`] is every account's ledger (each entry names
+//! its account), [`Simulator::ledger_of`] one account's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -14,6 +21,7 @@ use crate::config::SimConfig;
 use crate::faults::{Faults, Verdict};
 use crate::records::{LedgerEntry, OwnedNumber};
 use crate::state::{Ctx, World, plus};
+use crate::tamper::Tampering;
 
 /// Why a simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +46,7 @@ pub enum SimError {
     },
 }
 
-/// A handle to a simulated IntelePeer account and its vendor; clones share state.
+/// A handle to a simulated IntelePeer vendor and its accounts; clones share state.
 #[derive(Clone)]
 pub struct Simulator {
     inner: Arc<Inner>,
@@ -52,10 +60,11 @@ struct Inner {
     release_hung: Notify,
 }
 
-/// What is not persisted: faults, request counts, the clock's offset.
+/// What is not persisted: faults, tampering, request counts, the clock's offset.
 #[derive(Default)]
 struct Live {
     faults: Faults,
+    tampering: Tampering,
     requests: BTreeMap<String, u64>,
     clock_offset: Duration,
 }
@@ -90,11 +99,16 @@ impl Simulator {
     /// A simulator, or why its state file cannot be loaded.
     pub fn try_new(config: SimConfig) -> Result<Self, SimError> {
         let world = match &config.state_file {
-            Some(path) if path.exists() => load(path)?,
+            Some(path) if path.exists() => {
+                let mut world = load(path)?;
+                world.upgrade(&config);
+                world
+            }
             _ => World::fresh(&config),
         };
         let live = Live {
             faults: config.faults.clone(),
+            tampering: config.tampering.clone(),
             ..Live::default()
         };
         let sim = Self {
@@ -121,9 +135,32 @@ impl Simulator {
         crate::server::router(self.clone())
     }
 
-    /// Every accepted mutation, oldest first.
+    /// The default account ([`SimConfig::account_id`]).
+    pub fn default_account(&self) -> u64 {
+        self.inner.config.account_id
+    }
+
+    /// Every account a user belongs to or that holds anything here.
+    pub fn accounts(&self) -> BTreeSet<u64> {
+        self.transact(|world, ctx| world.accounts(ctx.config))
+    }
+
+    /// Every accepted mutation of every account, oldest first; each entry
+    /// names its account.
     pub fn ledger(&self) -> Vec<LedgerEntry> {
         self.transact(|world, _| world.ledger.clone())
+    }
+
+    /// The accepted mutations of one account, oldest first.
+    pub fn ledger_of(&self, account: u64) -> Vec<LedgerEntry> {
+        self.transact(|world, _| {
+            world
+                .ledger
+                .iter()
+                .filter(|e| e.account_id == account)
+                .cloned()
+                .collect()
+        })
     }
 
     /// Vendor API calls so far by `"METHOD /path"` (faulted ones included).
@@ -131,14 +168,37 @@ impl Simulator {
         lock(&self.inner.live).requests.clone()
     }
 
-    /// The account's inventory, in number order (orders due are completed first).
+    /// The default account's inventory, in number order (orders due are
+    /// completed first). The truth, whatever listings are tampered with.
     pub fn inventory(&self) -> Vec<OwnedNumber> {
-        self.transact(|world, _| world.owned())
+        self.inventory_of(self.default_account())
     }
 
-    /// Puts numbers straight into the inventory in `package_id`, as if owned for
-    /// long (no order, no ledger entry). They leave the pool.
+    /// One account's inventory, in number order (orders due are completed first).
+    pub fn inventory_of(&self, account: u64) -> Vec<OwnedNumber> {
+        self.transact(|world, _| {
+            world
+                .owned(Some(account))
+                .into_iter()
+                .map(|(_, owned)| owned)
+                .collect()
+        })
+    }
+
+    /// Which account owns `number`, if any.
+    pub fn owner_of(&self, number: &str) -> Option<u64> {
+        self.transact(|world, _| world.inventory.get(number).map(|h| h.account_id))
+    }
+
+    /// Puts numbers straight into the default account's inventory in
+    /// `package_id`, as if owned for long (no order, no ledger entry). They
+    /// leave the pool (and any other account).
     pub fn seed_inventory(&self, numbers: &[&str], package_id: u64) {
+        self.seed_inventory_in(self.default_account(), numbers, package_id);
+    }
+
+    /// Like [`Simulator::seed_inventory`], into `account`.
+    pub fn seed_inventory_in(&self, account: u64, numbers: &[&str], package_id: u64) {
         let owned: Vec<OwnedNumber> = numbers
             .iter()
             .map(|n| OwnedNumber {
@@ -150,13 +210,18 @@ impl Simulator {
                 pending_disconnect: false,
             })
             .collect();
-        self.seed_owned(&owned);
+        self.seed_owned_in(account, &owned);
     }
 
     /// Like [`Simulator::seed_inventory`] with every field chosen (label,
     /// SmartFlows, order ID); `pending_disconnect` is ignored.
     pub fn seed_owned(&self, owned: &[OwnedNumber]) {
-        self.transact(|world, _| world.seed(owned));
+        self.seed_owned_in(self.default_account(), owned);
+    }
+
+    /// Like [`Simulator::seed_owned`], into `account`.
+    pub fn seed_owned_in(&self, account: u64, owned: &[OwnedNumber]) {
+        self.transact(|world, _| world.seed(account, owned));
     }
 
     /// Replaces the active faults.
@@ -167,6 +232,22 @@ impl Simulator {
     /// The active faults (counted ones as far as not yet consumed).
     pub fn faults(&self) -> Faults {
         lock(&self.inner.live).faults.clone()
+    }
+
+    /// Replaces the listing tampering (see [`Tampering`]); it takes effect on
+    /// the next `GET /my/tf` and never changes the state.
+    pub fn set_tampering(&self, tampering: Tampering) {
+        lock(&self.inner.live).tampering = tampering;
+    }
+
+    /// The active listing tampering.
+    pub fn tampering(&self) -> Tampering {
+        lock(&self.inner.live).tampering.clone()
+    }
+
+    /// Ends all listing tampering: listings tell the truth again.
+    pub fn clear_tampering(&self) {
+        self.set_tampering(Tampering::default());
     }
 
     /// Makes every current token answer 401 "Session Expired".
@@ -194,13 +275,14 @@ impl Simulator {
         plus(Timestamp::now(), lock(&self.inner.live).clock_offset)
     }
 
-    /// Back to a fresh vendor: the initial pool, an empty account, no
-    /// reservations, orders or ledger; faults and request counts cleared.
-    /// Sessions survive, so connected clients keep working.
+    /// Back to a fresh vendor: the initial pool, empty accounts, no
+    /// reservations, orders or ledger; faults, tampering and request counts
+    /// cleared. Sessions survive, so connected clients keep working.
     pub fn reset(&self) {
         {
             let mut live = lock(&self.inner.live);
             live.faults = Faults::default();
+            live.tampering = Tampering::default();
             live.requests.clear();
         }
         self.transact(|world, _| {
@@ -212,11 +294,22 @@ impl Simulator {
 
     /// The whole state as JSON (what `GET /_admin/state` answers).
     pub fn dump(&self) -> Value {
-        let mut dump = self.transact(|world, ctx| world.dump(ctx));
+        self.dump_filtered(None)
+    }
+
+    /// One account's state as JSON (what `GET /_admin/state?account=ID`
+    /// answers): its inventory, reservations, orders, sessions and ledger.
+    pub fn dump_of(&self, account: u64) -> Value {
+        self.dump_filtered(Some(account))
+    }
+
+    fn dump_filtered(&self, account: Option<u64>) -> Value {
+        let mut dump = self.transact(|world, ctx| world.dump(ctx, account));
         let live = lock(&self.inner.live);
         if let Some(object) = dump.as_object_mut() {
             object.insert("requests".to_owned(), serde_json::json!(live.requests));
             object.insert("faults".to_owned(), serde_json::json!(live.faults));
+            object.insert("tampering".to_owned(), serde_json::json!(live.tampering));
         }
         dump
     }

@@ -1,12 +1,17 @@
 //! The simulated vendor's state and the rules that change it: the pool, the
-//! account's inventory, reservations, orders, sessions and the ledger.
+//! accounts' inventories, reservations, orders, sessions and the ledger.
 //!
 //! Everything here is synchronous and takes the current time as an argument, so
 //! the rules can be read (and tested) without a server or a clock. Orders
 //! complete lazily: [`World::settle`] runs before every request and applies
 //! every order whose completion time has passed.
+//!
+//! Accounts: the pool is the vendor's, shared by all; every owned number,
+//! reservation, order, session and ledger entry belongs to one account (the
+//! caller's, see [`World::authorize`]). A number is owned by at most one
+//! account, since the inventory is one map keyed by number.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -17,7 +22,7 @@ use crate::config::SimConfig;
 use crate::error::ApiError;
 use crate::records::{
     Holding, LedgerEntry, LedgerKind, Order, OrderDetails, OrderKind, OwnedNumber, Reservation,
-    Session, inventory_record, iso8601,
+    Session, iso8601,
 };
 
 /// What a purchase asks for.
@@ -60,8 +65,13 @@ pub(crate) struct InventoryFilter {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct World {
+    /// The state file's layout: absent (0) in files written before accounts,
+    /// [`STATE_VERSION`] since. See [`World::upgrade`].
+    #[serde(default)]
+    pub version: u32,
     /// Numbers never sold (reserved ones included: see [`World::reserved`]).
     pub pool: BTreeSet<String>,
+    /// Every owned number of every account, each holding naming its account.
     pub inventory: BTreeMap<String, Holding>,
     pub reservations: BTreeMap<String, Reservation>,
     pub orders: BTreeMap<u64, Order>,
@@ -78,11 +88,14 @@ pub(crate) struct World {
 const FIRST_ORDER_ID: u64 = 800_240;
 /// The first batch ID, as in the reference's examples.
 const FIRST_BATCH_ID: u64 = 800_024;
+/// The state file layout written now: 1 = records carry their account.
+pub(crate) const STATE_VERSION: u32 = 1;
 
 impl World {
-    /// A fresh vendor: the configured pool, an empty account.
+    /// A fresh vendor: the configured pool, empty accounts.
     pub fn fresh(config: &SimConfig) -> Self {
         Self {
+            version: STATE_VERSION,
             pool: config.initial_pool(),
             inventory: BTreeMap::new(),
             reservations: BTreeMap::new(),
@@ -93,6 +106,33 @@ impl World {
             next_batch_id: FIRST_BATCH_ID,
             dirty: true,
         }
+    }
+
+    /// Brings a state file written by an older simulator up to date: before
+    /// accounts (version 0) everything belonged to the one account, which is
+    /// now the default account; sessions take their user's configured account.
+    pub fn upgrade(&mut self, config: &SimConfig) {
+        if self.version >= STATE_VERSION {
+            return;
+        }
+        let default = config.account_id;
+        for holding in self.inventory.values_mut() {
+            holding.account_id = default;
+        }
+        for reservation in self.reservations.values_mut() {
+            reservation.account_id = default;
+        }
+        for order in self.orders.values_mut() {
+            order.account_id = default;
+        }
+        for entry in &mut self.ledger {
+            entry.account_id = default;
+        }
+        for session in self.sessions.values_mut() {
+            session.account_id = config.account_of(&session.user);
+        }
+        self.version = STATE_VERSION;
+        self.dirty = true;
     }
 
     /// Completes every pending order whose time has come, oldest first.
@@ -128,6 +168,7 @@ impl World {
                     self.inventory.insert(
                         number.clone(),
                         Holding {
+                            account_id: order.account_id,
                             package_id: order.package_id.unwrap_or_default(),
                             order_id: Some(order.id),
                             label: None,
@@ -138,9 +179,12 @@ impl World {
             }
             OrderKind::ChangePackage => {
                 for number in &order.numbers {
-                    if let (Some(holding), Some(package)) =
-                        (self.inventory.get_mut(number), order.package_id)
-                    {
+                    if let (Some(holding), Some(package)) = (
+                        self.inventory
+                            .get_mut(number)
+                            .filter(|h| h.account_id == order.account_id),
+                        order.package_id,
+                    ) {
                         holding.package_id = package;
                     }
                 }
@@ -149,14 +193,20 @@ impl World {
             // spends months in transitional status before anyone may take it.
             OrderKind::Return => {
                 for number in &order.numbers {
-                    self.inventory.remove(number);
+                    if self
+                        .inventory
+                        .get(number)
+                        .is_some_and(|h| h.account_id == order.account_id)
+                    {
+                        self.inventory.remove(number);
+                    }
                 }
             }
         }
         self.dirty = true;
     }
 
-    /// A new session token for valid credentials.
+    /// A new session token for valid credentials, bound to the user's account.
     pub fn authenticate(
         &mut self,
         username: &str,
@@ -180,6 +230,7 @@ impl World {
             token.clone(),
             Session {
                 user: username.to_owned(),
+                account_id: ctx.config.account_of(username),
                 issued: ctx.now,
                 revoked: false,
             },
@@ -188,15 +239,15 @@ impl World {
         Ok(token)
     }
 
-    /// Checks a bare `Authorization` token.
-    pub fn authorize(&self, token: Option<&str>, ctx: Ctx<'_>) -> Result<(), ApiError> {
+    /// Checks a bare `Authorization` token; answers the caller's account.
+    pub fn authorize(&self, token: Option<&str>, ctx: Ctx<'_>) -> Result<u64, ApiError> {
         let session = token
             .and_then(|t| self.sessions.get(t))
             .ok_or_else(ApiError::unauthorized)?;
         if session.revoked || plus(session.issued, ctx.config.token_ttl) <= ctx.now {
             return Err(ApiError::session_expired());
         }
-        Ok(())
+        Ok(session.account_id)
     }
 
     /// Expires every session now.
@@ -207,12 +258,12 @@ impl World {
         self.dirty = true;
     }
 
-    /// Numbers held by live reservations.
-    fn reserved(&self, now: Timestamp) -> HashSet<&str> {
+    /// Numbers held by live reservations, with the account holding each.
+    fn reserved(&self, now: Timestamp) -> HashMap<&str, u64> {
         self.reservations
             .values()
             .filter(|r| r.is_live(now))
-            .flat_map(|r| r.numbers.iter().map(String::as_str))
+            .flat_map(|r| r.numbers.iter().map(|n| (n.as_str(), r.account_id)))
             .collect()
     }
 
@@ -222,7 +273,7 @@ impl World {
         self.pool
             .iter()
             .map(String::as_str)
-            .filter(|n| !reserved.contains(n))
+            .filter(|n| !reserved.contains_key(n))
             .filter(|n| {
                 filter
                     .like
@@ -239,9 +290,12 @@ impl World {
             .collect()
     }
 
-    /// Reserves numbers that are all available.
+    /// Reserves numbers that are all available, for `account`. Numbers of a
+    /// pending purchase left the pool when it was placed, so they are not
+    /// available to anyone.
     pub fn reserve(
         &mut self,
+        account: u64,
         numbers: Vec<String>,
         id: Option<String>,
         ctx: Ctx<'_>,
@@ -257,12 +311,13 @@ impl World {
         let reserved = self.reserved(ctx.now);
         if numbers
             .iter()
-            .any(|n| !self.pool.contains(n) || reserved.contains(n.as_str()))
+            .any(|n| !self.pool.contains(n) || reserved.contains_key(n.as_str()))
         {
             return Err(ApiError::not_available());
         }
         let reservation = Reservation {
             id: id.unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string().to_uppercase()),
+            account_id: account,
             numbers,
             reserved: ctx.now,
             expires: plus(ctx.now, ctx.config.reservation_ttl),
@@ -272,6 +327,7 @@ impl World {
             .insert(reservation.id.clone(), reservation.clone());
         self.record(LedgerEntry {
             time: ctx.now,
+            account_id: account,
             kind: LedgerKind::Reserve,
             numbers: reservation.numbers.clone(),
             package_id: None,
@@ -282,34 +338,54 @@ impl World {
         Ok(reservation)
     }
 
-    /// How many seats the account uses: owned numbers and numbers being bought.
-    fn seats_used(&self) -> u64 {
+    /// How many seats an account uses: its owned numbers and the numbers it
+    /// is buying.
+    fn seats_used(&self, account: u64) -> u64 {
         let buying: usize = self
-            .pending(Some(OrderKind::Purchase))
+            .pending(account, Some(OrderKind::Purchase))
             .map(|o| o.numbers.len())
             .sum();
-        (self.inventory.len() + buying) as u64
+        let owned = self
+            .inventory
+            .values()
+            .filter(|h| h.account_id == account)
+            .count();
+        (owned + buying) as u64
     }
 
-    /// Places a purchase order.
-    pub fn purchase(&mut self, request: PurchaseRequest, ctx: Ctx<'_>) -> Result<Order, ApiError> {
-        let used = self.seats_used();
+    /// Places a purchase order for `account`, all or nothing: every
+    /// reservation named must be a live reservation of `account` and every
+    /// number given as `endpoints` unsold and not reserved by another account,
+    /// or the answer is 409 "Number(s) not available." and nothing changes.
+    /// All the numbers go into one order; its reservations are consumed, so a
+    /// reservation is purchased at most once.
+    pub fn purchase(
+        &mut self,
+        account: u64,
+        request: PurchaseRequest,
+        ctx: Ctx<'_>,
+    ) -> Result<Order, ApiError> {
+        // Counting seats walks the inventory: only when there is a limit.
+        let used = match ctx.config.trial_seats {
+            Some(_) => self.seats_used(account),
+            None => 0,
+        };
         if let Some(limit) = ctx.config.trial_seats
             && used >= u64::from(limit)
         {
             return Err(ApiError::trial_limit_realized(limit));
         }
         // Which numbers, and which reservations they come from. An unknown,
-        // expired or already ordered reservation is 409 "Number(s) not
-        // available." (the reference is silent; its numbers are not available
-        // to this order, which is what that answer says).
+        // expired or already ordered reservation, or another account's, is 409
+        // "Number(s) not available." (the reference is silent; its numbers are
+        // not available to this order, which is what that answer says).
         let mut numbers: Vec<String> = Vec::new();
         let mut consumed: Vec<String> = Vec::new();
         for id in &request.reservation_ids {
             let reservation = self
                 .reservations
                 .get(id)
-                .filter(|r| r.is_live(ctx.now))
+                .filter(|r| r.is_live(ctx.now) && r.account_id == account)
                 .ok_or_else(ApiError::not_available)?;
             if !consumed.contains(id) {
                 consumed.push(id.clone());
@@ -317,8 +393,12 @@ impl World {
             }
         }
         // `endpoints` are "reserved numbers to order": each must be held by a
-        // reservation of this (the only) account or be free — that is, unsold.
-        if request.numbers.iter().any(|n| !self.pool.contains(n)) {
+        // reservation of this account or be free — unsold and not held for
+        // another account.
+        let reserved = self.reserved(ctx.now);
+        if request.numbers.iter().any(|n| {
+            !self.pool.contains(n) || reserved.get(n.as_str()).is_some_and(|a| *a != account)
+        }) {
             return Err(ApiError::not_available());
         }
         push_unique(&mut numbers, &request.numbers);
@@ -338,6 +418,7 @@ impl World {
         }
 
         let order = self.place(
+            account,
             OrderKind::Purchase,
             numbers,
             Some(request.package_id),
@@ -366,19 +447,23 @@ impl World {
         Ok(order)
     }
 
-    /// Places a change-package order for owned numbers.
+    /// Places a change-package order for numbers `account` owns. Another
+    /// account's numbers are "not assigned to this account"; its orders are
+    /// never mentioned.
     pub fn change_package(
         &mut self,
+        account: u64,
         numbers: Vec<String>,
         package_id: u64,
         details: OrderDetails,
         ctx: Ctx<'_>,
     ) -> Result<Order, ApiError> {
-        if self.any_pending(&numbers, None) {
+        if self.any_pending(account, &numbers, None) {
             return Err(ApiError::conflicting_order());
         }
-        self.check_assigned(&numbers)?;
+        self.check_assigned(account, &numbers)?;
         let order = self.place(
+            account,
             OrderKind::ChangePackage,
             numbers,
             Some(package_id),
@@ -390,47 +475,63 @@ impl World {
         Ok(order)
     }
 
-    /// Places a disconnect order for owned numbers.
+    /// Places a disconnect order for numbers `account` owns (as
+    /// [`World::change_package`] for another account's numbers).
     pub fn disconnect(
         &mut self,
+        account: u64,
         numbers: Vec<String>,
         details: OrderDetails,
         ctx: Ctx<'_>,
     ) -> Result<Order, ApiError> {
-        if self.any_pending(&numbers, Some(OrderKind::Return)) {
+        if self.any_pending(account, &numbers, Some(OrderKind::Return)) {
             return Err(ApiError::already_pending_disconnect());
         }
-        if self.any_pending(&numbers, None) {
+        if self.any_pending(account, &numbers, None) {
             return Err(ApiError::conflicting_order());
         }
-        self.check_assigned(&numbers)?;
-        let order = self.place(OrderKind::Return, numbers, None, Vec::new(), details, ctx);
+        self.check_assigned(account, &numbers)?;
+        let order = self.place(
+            account,
+            OrderKind::Return,
+            numbers,
+            None,
+            Vec::new(),
+            details,
+            ctx,
+        );
         self.record_order(&order, LedgerKind::Disconnect);
         Ok(order)
     }
 
-    fn check_assigned(&self, numbers: &[String]) -> Result<(), ApiError> {
-        if numbers.iter().all(|n| self.inventory.contains_key(n)) {
+    fn check_assigned(&self, account: u64, numbers: &[String]) -> Result<(), ApiError> {
+        if numbers.iter().all(|n| {
+            self.inventory
+                .get(n)
+                .is_some_and(|h| h.account_id == account)
+        }) {
             Ok(())
         } else {
             Err(ApiError::not_assigned())
         }
     }
 
-    /// Pending orders, of one kind or all.
-    fn pending(&self, kind: Option<OrderKind>) -> impl Iterator<Item = &Order> {
-        self.orders
-            .values()
-            .filter(move |o| o.completed.is_none() && kind.is_none_or(|k| o.kind == k))
+    /// Pending orders of an account, of one kind or all.
+    fn pending(&self, account: u64, kind: Option<OrderKind>) -> impl Iterator<Item = &Order> {
+        self.orders.values().filter(move |o| {
+            o.account_id == account && o.completed.is_none() && kind.is_none_or(|k| o.kind == k)
+        })
     }
 
-    fn any_pending(&self, numbers: &[String], kind: Option<OrderKind>) -> bool {
-        self.pending(kind)
+    fn any_pending(&self, account: u64, numbers: &[String], kind: Option<OrderKind>) -> bool {
+        self.pending(account, kind)
             .any(|o| o.numbers.iter().any(|n| numbers.contains(n)))
     }
 
+    #[allow(clippy::too_many_arguments)] // one order's fields, named at each call
     fn place(
         &mut self,
+        account: u64,
         kind: OrderKind,
         numbers: Vec<String>,
         package_id: Option<u64>,
@@ -440,6 +541,7 @@ impl World {
     ) -> Order {
         let order = Order {
             id: self.next_order_id,
+            account_id: account,
             batch_id: self.next_batch_id,
             kind,
             numbers,
@@ -460,6 +562,7 @@ impl World {
     fn record_order(&mut self, order: &Order, kind: LedgerKind) {
         self.record(LedgerEntry {
             time: order.created,
+            account_id: order.account_id,
             kind,
             numbers: order.numbers.clone(),
             package_id: order.package_id,
@@ -470,14 +573,14 @@ impl World {
     }
 
     fn record(&mut self, entry: LedgerEntry) {
-        tracing::info!(kind = ?entry.kind, numbers = ?entry.numbers, order = ?entry.order_id, "accepted");
+        tracing::info!(account = entry.account_id, kind = ?entry.kind, numbers = ?entry.numbers, order = ?entry.order_id, "accepted");
         self.ledger.push(entry);
         self.dirty = true;
     }
 
-    /// Puts numbers straight into the inventory (test and demo setup): they
-    /// leave the pool and any reservation.
-    pub fn seed(&mut self, owned: &[OwnedNumber]) {
+    /// Puts numbers straight into `account`'s inventory (test and demo
+    /// setup): they leave the pool, any reservation and any other account.
+    pub fn seed(&mut self, account: u64, owned: &[OwnedNumber]) {
         for number in owned {
             self.pool.remove(&number.number);
             for reservation in self.reservations.values_mut() {
@@ -486,6 +589,7 @@ impl World {
             self.inventory.insert(
                 number.number.clone(),
                 Holding {
+                    account_id: account,
                     package_id: number.package_id,
                     order_id: number.order_id,
                     label: number.label.clone(),
@@ -496,43 +600,44 @@ impl World {
         self.dirty = true;
     }
 
-    /// The inventory, in number order.
-    pub fn owned(&self) -> Vec<OwnedNumber> {
+    /// The inventory of one account (or of all), in number order, each number
+    /// with its account.
+    pub fn owned(&self, account: Option<u64>) -> Vec<(u64, OwnedNumber)> {
         let disconnecting: HashSet<&str> = self
-            .pending(Some(OrderKind::Return))
+            .orders
+            .values()
+            .filter(|o| o.completed.is_none() && o.kind == OrderKind::Return)
             .flat_map(|o| o.numbers.iter().map(String::as_str))
             .collect();
         self.inventory
             .iter()
-            .map(|(number, h)| OwnedNumber {
-                number: number.clone(),
-                package_id: h.package_id,
-                order_id: h.order_id,
-                label: h.label.clone(),
-                has_cpaas: h.has_cpaas,
-                pending_disconnect: disconnecting.contains(number.as_str()),
+            .filter(|(_, h)| account.is_none_or(|a| a == h.account_id))
+            .map(|(number, h)| {
+                (
+                    h.account_id,
+                    OwnedNumber {
+                        number: number.clone(),
+                        package_id: h.package_id,
+                        order_id: h.order_id,
+                        label: h.label.clone(),
+                        has_cpaas: h.has_cpaas,
+                        pending_disconnect: disconnecting.contains(number.as_str()),
+                    },
+                )
             })
             .collect()
     }
 
-    /// Inventory records matching a filter, in number order, as the vendor
-    /// writes them.
-    ///
-    /// Only the requested page is rendered as JSON (`start`, `take` records):
-    /// rendering the whole inventory for every page made a 2,500-number listing
-    /// quadratic. Returns the page and the number of matching records.
-    pub fn inventory_page(
-        &self,
-        filter: &InventoryFilter,
-        account_id: u64,
-        start: usize,
-        take: usize,
-    ) -> (Vec<Value>, usize) {
-        let mut total = 0;
-        let mut page = Vec::new();
-        for (n, h) in self
-            .inventory
+    /// The numbers of `account` that match a `GET /my/tf` filter, in number
+    /// order: the listing before paging (and before any tampering).
+    pub fn listed<'a>(
+        &'a self,
+        account: u64,
+        filter: &'a InventoryFilter,
+    ) -> impl Iterator<Item = (&'a str, &'a Holding)> + 'a {
+        self.inventory
             .iter()
+            .filter(move |(_, h)| h.account_id == account)
             .filter(|(n, _)| {
                 filter.like.as_deref().is_none_or(|like| {
                     n.starts_with(like) || n.trim_start_matches('+').starts_with(like)
@@ -546,35 +651,68 @@ impl World {
                 filter.package_ids.is_empty() || filter.package_ids.contains(&h.package_id)
             })
             .filter(|(_, h)| filter.has_cpaas.is_none_or(|c| c == h.has_cpaas))
-        {
-            if total >= start && total - start < take {
-                page.push(inventory_record(n, h, account_id));
-            }
-            total += 1;
-        }
-        (page, total)
+            .map(|(n, h)| (n.as_str(), h))
     }
 
-    /// A summary for `GET /_admin/state`.
-    pub fn dump(&self, ctx: Ctx<'_>) -> Value {
+    /// Every account that has or had something here, and every configured one.
+    pub fn accounts(&self, config: &SimConfig) -> BTreeSet<u64> {
+        let mut accounts = config.accounts();
+        accounts.extend(self.inventory.values().map(|h| h.account_id));
+        accounts.extend(self.reservations.values().map(|r| r.account_id));
+        accounts.extend(self.orders.values().map(|o| o.account_id));
+        accounts
+    }
+
+    /// A summary for `GET /_admin/state`: of one account, or of all (then
+    /// `accountID` is the default account's and every item names its own:
+    /// `accountId` in inventory records, which are [`OwnedNumber`]s, and
+    /// `accountID` in reservations and orders, as the vendor spells it).
+    pub fn dump(&self, ctx: Ctx<'_>, account: Option<u64>) -> Value {
+        let mine = |a: u64| account.is_none_or(|wanted| wanted == a);
+        let accounts: Vec<Value> = self
+            .accounts(ctx.config)
+            .into_iter()
+            .filter(|a| mine(*a))
+            .map(|a| {
+                json!({
+                    "accountID": a,
+                    "owned": self.inventory.values().filter(|h| h.account_id == a).count(),
+                    "seatsUsed": self.seats_used(a),
+                })
+            })
+            .collect();
+        let inventory: Vec<Value> = self
+            .owned(account)
+            .into_iter()
+            .map(|(a, owned)| {
+                let mut record = json!(owned);
+                if let Some(object) = record.as_object_mut() {
+                    object.insert("accountId".to_owned(), json!(a));
+                }
+                record
+            })
+            .collect();
         json!({
-            "accountID": ctx.config.account_id,
+            "accountID": account.unwrap_or(ctx.config.account_id),
+            "accounts": accounts,
             "now": iso8601(ctx.now),
             "poolAvailable": self.available(&PoolFilter::default(), ctx.now).len(),
-            "inventory": self.owned(),
-            "reservations": self.reservations.values().map(|r| json!({
+            "inventory": inventory,
+            "reservations": self.reservations.values().filter(|r| mine(r.account_id)).map(|r| json!({
+                "accountID": r.account_id,
                 "reservation": r.to_json(),
                 "live": r.is_live(ctx.now),
                 "orderedBy": r.ordered_by,
             })).collect::<Vec<_>>(),
-            "orders": self.orders.values().map(|o| json!({
-                "order": o.to_json(ctx.config.account_id),
+            "orders": self.orders.values().filter(|o| mine(o.account_id)).map(|o| json!({
+                "accountID": o.account_id,
+                "order": o.to_json(),
                 "numbers": o.numbers,
                 "reservationIDs": o.reservation_ids,
                 "details": o.details,
             })).collect::<Vec<_>>(),
-            "sessions": self.sessions.len(),
-            "ledger": self.ledger,
+            "sessions": self.sessions.values().filter(|s| mine(s.account_id)).count(),
+            "ledger": self.ledger.iter().filter(|e| mine(e.account_id)).collect::<Vec<_>>(),
         })
     }
 }

@@ -535,6 +535,97 @@ async fn inventory_page_holds_page_size_plus_one_records_when_more_follow() {
     assert_eq!(exact.body["hasMore"], json!(false));
 }
 
+/// Walks a listing `query` page by page (`pageSize=size`), asserting the
+/// `pageSize + 1` rule on every page; returns each page's numbers and `hasMore`.
+async fn walk(api: &Api, query: &str, size: usize) -> Vec<(Vec<String>, bool)> {
+    let mut pages = Vec::new();
+    for page in 1.. {
+        let answer = api
+            .get(&format!("{INVENTORY}?{query}&pageSize={size}&page={page}"))
+            .await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let numbers = Api::numbers(&answer);
+        let has_more = answer.body["hasMore"] == json!(true);
+        assert_eq!(
+            numbers.len() == size + 1,
+            has_more,
+            "page {page} of {query}: {numbers:?}"
+        );
+        pages.push((numbers, has_more));
+        if !has_more {
+            return pages;
+        }
+        assert!(page < 100, "the walk of {query} never ends");
+    }
+    pages
+}
+
+/// What [`walk`] must find for `expected` (in order) at `size` per page.
+fn pages_of(expected: &[String], size: usize) -> Vec<(Vec<String>, bool)> {
+    let mut pages = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + size + 1).min(expected.len());
+        let has_more = expected.len() > start + size;
+        pages.push((expected[start.min(end)..end].to_vec(), has_more));
+        if !has_more {
+            return pages;
+        }
+        start += size;
+    }
+}
+
+#[tokio::test]
+async fn inventory_filtered_by_like_pages_exactly_like_the_whole_listing() {
+    let api = Api::start().await;
+    let matching: Vec<String> = (0..7).map(|i| format!("+1800555{i:04}")).collect();
+    let others: Vec<String> = (0..7).map(|i| format!("+1888555{i:04}")).collect();
+    for number in matching.iter().chain(&others) {
+        api.sim().seed_inventory(&[number.as_str()], 30744);
+    }
+    for size in [1, 2, 3, 7] {
+        for like in ["like=%2B1800555", "like=1800"] {
+            assert_eq!(
+                walk(&api, like, size).await,
+                pages_of(&matching, size),
+                "{like} at {size} per page"
+            );
+        }
+    }
+    // Past the end: an empty page that has no more.
+    let beyond = api
+        .get(&format!("{INVENTORY}?like=%2B1800555&pageSize=2&page=9"))
+        .await;
+    assert!(Api::numbers(&beyond).is_empty());
+    assert_eq!(beyond.body["hasMore"], json!(false));
+}
+
+#[tokio::test]
+async fn inventory_filtered_by_repeated_package_ids_pages_exactly_like_the_whole_listing() {
+    let api = Api::start().await;
+    let mut matching = Vec::new();
+    for i in 0..12u64 {
+        let number = format!("+1800555{i:04}");
+        let package = [1, 2, 3][usize::try_from(i % 3).expect("small")];
+        api.sim().seed_inventory(&[number.as_str()], package);
+        if package != 2 {
+            matching.push(number);
+        }
+    }
+    for size in [1, 2, 3, 8] {
+        assert_eq!(
+            walk(&api, "packageID[]=1&packageID[]=3", size).await,
+            pages_of(&matching, size),
+            "{size} per page"
+        );
+        assert_eq!(
+            walk(&api, "packageID[]=3&packageID[]=1&like=%2B1800", size).await,
+            pages_of(&matching, size),
+            "with like, {size} per page"
+        );
+    }
+}
+
 #[tokio::test]
 async fn inventory_page_size_defaults_to_and_stops_at_100() {
     let api = Api::start().await;
@@ -1113,6 +1204,178 @@ async fn ordering_an_unknown_expired_or_used_reservation_is_409() {
             .count(),
         1
     );
+}
+
+// The purchase rules the operator relies on (see the crate docs, "Vendor
+// behaviours the operator relies on").
+
+/// The purchases in the ledger.
+fn purchases(api: &Api) -> Vec<intelepeer_sim::LedgerEntry> {
+    api.sim()
+        .ledger()
+        .into_iter()
+        .filter(|e| e.kind == LedgerKind::Purchase)
+        .collect()
+}
+
+#[tokio::test]
+async fn one_purchase_of_several_reservations_orders_all_their_numbers_under_one_order_id() {
+    let api = Api::start().await;
+    let a = api.reserve(&["+18885551201", "+18885551202"]).await;
+    let b = api.reserve(&["+18887293863"]).await;
+    let c = api.reserve(&["+18887293864"]).await;
+    let ids = json!([a["reservationID"], b["reservationID"], c["reservationID"]]);
+    let answer = api
+        .post(
+            ORDER,
+            json!({"reservationID": ids, "packageID": 31615, "serviceArea": 4}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let order_id = answer.body["orderID"].as_u64().expect("orderID");
+    let bought = purchases(&api);
+    assert_eq!(bought.len(), 1, "one order: {bought:?}");
+    assert_eq!(bought[0].order_id, Some(order_id));
+    assert_eq!(
+        bought[0].numbers,
+        [
+            "+18885551201",
+            "+18885551202",
+            "+18887293863",
+            "+18887293864"
+        ]
+    );
+    assert_eq!(bought[0].reservation_ids.len(), 3);
+    api.sim().complete_pending_orders();
+    let inventory = api.sim().inventory();
+    assert_eq!(inventory.len(), 4);
+    assert!(inventory.iter().all(|o| o.order_id == Some(order_id)));
+}
+
+#[tokio::test]
+async fn a_purchase_naming_any_reservation_that_is_not_a_live_one_of_the_caller_buys_nothing() {
+    let config = SimConfig::default().with_user("bob", "bob", 2002);
+    let api = Api::with(config).await;
+    let bob = api.session("bob", "bob").await;
+    let used = api.reserve(&["+18885550001"]).await;
+    let bought = api
+        .post(
+            ORDER,
+            json!({"reservationID": used["reservationID"], "packageID": 1, "serviceArea": 4}),
+        )
+        .await;
+    assert_eq!(bought.status, 200);
+    let expired = api.reserve(&["+18885550002"]).await;
+    api.sim().advance_clock(Duration::from_secs(31 * 60));
+    let fresh_a = api.reserve(&["+18885551201"]).await;
+    let fresh_b = api.reserve(&["+18885551202"]).await;
+    let foreign = bob.reserve(&["+18887293863"]).await;
+    let good = [
+        fresh_a["reservationID"].clone(),
+        fresh_b["reservationID"].clone(),
+    ];
+    for culprit in [
+        json!("0F85813F-7E8B-11E6-B908-000000000000"),
+        expired["reservationID"].clone(),
+        used["reservationID"].clone(),
+        foreign["reservationID"].clone(),
+    ] {
+        let ids = json!([good[0], culprit, good[1]]);
+        api.post(
+            ORDER,
+            json!({"reservationID": ids, "packageID": 1, "serviceArea": 4}),
+        )
+        .await
+        .assert_error(409, "Number(s) not available.");
+    }
+    assert_eq!(purchases(&api).len(), 1, "only the first, earlier purchase");
+    // Nothing was consumed: the good reservations still hold their numbers
+    // and still buy them, in one order.
+    api.post(RESERVE, json!({"endpoints": ["+18885551201"]}))
+        .await
+        .assert_error(409, "Number(s) not available.");
+    let answer = api
+        .post(
+            ORDER,
+            json!({"reservationID": good, "packageID": 1, "serviceArea": 4}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(purchases(&api)[1].numbers, ["+18885551201", "+18885551202"]);
+}
+
+#[tokio::test]
+async fn a_number_in_a_pending_purchase_can_be_reserved_by_nobody() {
+    let config = SimConfig {
+        order_delay: Duration::from_secs(3600),
+        ..SimConfig::default().with_user("bob", "bob", 2002)
+    };
+    let api = Api::with(config).await;
+    let bob = api.session("bob", "bob").await;
+    let order = api.buy(&["+18885551201", "+18885551202"], 1).await;
+    assert_eq!(order["status"], "PENDING");
+    for numbers in [
+        json!(["+18885551201"]),
+        json!(["+18885551202", "+18885550001"]),
+    ] {
+        api.post(RESERVE, json!({"endpoints": numbers}))
+            .await
+            .assert_error(409, "Number(s) not available.");
+        bob.post(RESERVE, json!({"endpoints": numbers}))
+            .await
+            .assert_error(409, "Number(s) not available.");
+    }
+    api.post(
+        ORDER,
+        json!({"endpoints": ["+18885551201"], "packageID": 1, "serviceArea": 4}),
+    )
+    .await
+    .assert_error(409, "Number(s) not available.");
+    assert_eq!(purchases(&api).len(), 1);
+    assert!(
+        !Api::numbers(&api.get(&format!("{SEARCH}?like=%2B188855512")).await)
+            .contains(&"+18885551201".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_reservation_is_purchased_at_most_once() {
+    let api = Api::start().await;
+    let reservation = api.reserve(&["+18885551201", "+18885551202"]).await;
+    let id = reservation["reservationID"].clone();
+    let first = api
+        .post(
+            ORDER,
+            json!({"reservationID": [id], "packageID": 1, "serviceArea": 4}),
+        )
+        .await;
+    assert_eq!(first.status, 200);
+    for body in [
+        json!({"reservationID": [id], "packageID": 1, "serviceArea": 4}),
+        json!({"reservations": id, "packageID": 2, "serviceArea": 4}),
+        json!({"reservationID": [id, id], "packageID": 1, "serviceArea": 4}),
+    ] {
+        api.post(ORDER, body)
+            .await
+            .assert_error(409, "Number(s) not available.");
+    }
+    // A reservation emptied by a purchase of its numbers as `endpoints` is
+    // consumed too.
+    let other = api.reserve(&["+18887293863"]).await;
+    let by_number = api
+        .post(
+            ORDER,
+            json!({"endpoints": ["+18887293863"], "packageID": 1, "serviceArea": 4}),
+        )
+        .await;
+    assert_eq!(by_number.status, 200);
+    api.post(
+        ORDER,
+        json!({"reservationID": [other["reservationID"]], "packageID": 1, "serviceArea": 4}),
+    )
+    .await
+    .assert_error(409, "Number(s) not available.");
+    assert_eq!(purchases(&api).len(), 2);
 }
 
 #[tokio::test]

@@ -1,20 +1,25 @@
-//! `GET /_rest/v4/my/tf` and `GET /_rest/v3/my/tf`: list the account's inventory.
+//! `GET /_rest/v4/my/tf` and `GET /_rest/v3/my/tf`: list the caller's
+//! account's inventory (as [`crate::Tampering`] may distort it).
 
-use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use serde_json::{Value, json};
+use axum::response::Response;
+use serde_json::json;
 
 use crate::Simulator;
 use crate::error::ApiError;
 use crate::params::Query;
 use crate::state::InventoryFilter;
+use crate::tamper::{self, Tampering};
 
 /// Page size when none is given (DESIGN.md §6).
 const DEFAULT_PAGE_SIZE: u64 = 100;
 
 /// `label` / `label[]`, `like` (starts with), `packageID` / `packageID[]`,
-/// `page`, `pageSize`, `hasCpaas`; records in number order.
+/// `page`, `pageSize`, `hasCpaas`; records of the caller's account only, in
+/// number order, each reporting that account as `accountID`. Filters narrow the
+/// records before paging, so a filtered listing pages exactly like the whole
+/// one.
 ///
 /// The vendor's quirk, reproduced: when more records follow this page, the page
 /// holds `pageSize + 1` records — the extra one is also the first of the next
@@ -23,9 +28,11 @@ pub(crate) async fn list(
     State(sim): State<Simulator>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = Query::parse(raw.as_deref());
-    super::authorized(&sim, &headers, |world, ctx| {
+    // Read before taking the state's lock: the two locks are never nested.
+    let tampering = sim.tampering();
+    super::authorized(&sim, &headers, |world, _ctx, account| {
         let labels = query
             .list("label")
             .into_iter()
@@ -54,15 +61,22 @@ pub(crate) async fn list(
             package_ids,
             has_cpaas,
         };
-        // Ask for size + 1: the quirk's extra record. Without more records
-        // after this page the slice holds at most `size` anyway.
-        let (endpoints, total) = world.inventory_page(
-            &filter,
-            ctx.config.account_id,
+        let truth = Tampering::default();
+        let tampering = if tampering.applies_to(account) {
+            &tampering
+        } else {
+            &truth
+        };
+        let (endpoints, has_more) = tamper::page(
+            world.listed(account, &filter),
             start,
-            size.saturating_add(1),
+            size,
+            &filter.package_ids,
+            tampering,
         );
-        let has_more = total > start.saturating_add(size);
-        Ok(Json(json!({ "endpoints": endpoints, "hasMore": has_more })))
+        Ok(tamper::respond(
+            json!({ "endpoints": endpoints, "hasMore": has_more }),
+            tampering.pad,
+        ))
     })
 }

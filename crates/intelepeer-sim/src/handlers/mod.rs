@@ -1,7 +1,8 @@
 //! Handlers of the vendor endpoints, one module per part of the reference.
 //!
-//! Each handler checks the token first (401), then its parameters (422/409 with
-//! the reference's texts), then applies the rule in [`crate::state`].
+//! Each handler checks the token first (401), which names the caller's account,
+//! then its parameters (422/409 with the reference's texts), then applies the
+//! rule in [`crate::state`] on behalf of that account.
 
 use axum::http::{HeaderMap, header};
 
@@ -16,16 +17,16 @@ pub(crate) mod orders;
 pub(crate) mod reservations;
 pub(crate) mod search;
 
-/// Runs `rule` on the state (see [`Simulator::transact`]) once the request's
-/// token is found valid; otherwise answers 401.
+/// Runs `rule` on the state (see [`Simulator::transact`]) for the account of
+/// the request's token once that token is found valid; otherwise answers 401.
 pub(crate) fn authorized<T>(
     sim: &Simulator,
     headers: &HeaderMap,
-    rule: impl FnOnce(&mut World, Ctx<'_>) -> Result<T, ApiError>,
+    rule: impl FnOnce(&mut World, Ctx<'_>, u64) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     sim.transact(|world, ctx| {
-        world.authorize(token(headers), ctx)?;
-        rule(world, ctx)
+        let account = world.authorize(token(headers), ctx)?;
+        rule(world, ctx, account)
     })
 }
 

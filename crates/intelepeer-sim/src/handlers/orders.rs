@@ -29,13 +29,14 @@ fn details(body: &Body) -> Result<OrderDetails, ApiError> {
 /// Purchase by reservations (`reservations` as in the field table, or
 /// `reservationID` as in the worked example; a string or an array of strings),
 /// by reserved `endpoints`, or by `quantity`; `packageID` and `serviceArea`
-/// are required.
+/// are required. One request is one order of all its numbers, or nothing
+/// (see [`crate::state::World::purchase`]).
 pub(crate) async fn purchase(
     State(sim): State<Simulator>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    super::authorized(&sim, &headers, |world, ctx| {
+    super::authorized(&sim, &headers, |world, ctx, account| {
         let body = Body::parse(&body)?;
         let package_id = body.required_positive("packageID")?;
         let service_area = body
@@ -83,8 +84,8 @@ pub(crate) async fn purchase(
             quantity,
             details,
         };
-        let order = world.purchase(request, ctx)?;
-        Ok(Json(order.to_json(ctx.config.account_id)))
+        let order = world.purchase(account, request, ctx)?;
+        Ok(Json(order.to_json()))
     })
 }
 
@@ -101,12 +102,12 @@ pub(crate) async fn change_package(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    super::authorized(&sim, &headers, |world, ctx| {
+    super::authorized(&sim, &headers, |world, ctx, account| {
         let body = Body::parse(&body)?;
         let package_id = body.required_positive("packageID")?;
         let numbers = endpoints(&body)?;
-        let order = world.change_package(numbers, package_id, details(&body)?, ctx)?;
-        Ok(Json(order.to_json(ctx.config.account_id)))
+        let order = world.change_package(account, numbers, package_id, details(&body)?, ctx)?;
+        Ok(Json(order.to_json()))
     })
 }
 
@@ -116,13 +117,10 @@ pub(crate) async fn disconnect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    super::authorized(&sim, &headers, |world, ctx| {
+    super::authorized(&sim, &headers, |world, ctx, account| {
         let body = Body::parse(&body)?;
         let numbers = endpoints(&body)?;
-        let order = world.disconnect(numbers, details(&body)?, ctx)?;
-        Ok((
-            StatusCode::ACCEPTED,
-            Json(order.to_json(ctx.config.account_id)),
-        ))
+        let order = world.disconnect(account, numbers, details(&body)?, ctx)?;
+        Ok((StatusCode::ACCEPTED, Json(order.to_json())))
     })
 }

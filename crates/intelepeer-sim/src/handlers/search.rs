@@ -23,7 +23,7 @@ pub(crate) async fn search(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let query = Query::parse(raw.as_deref());
-    super::authorized(&sim, &headers, |world, ctx| {
+    super::authorized(&sim, &headers, |world, ctx, _account| {
         // An empty `like` or `npa` counts as not given.
         let like = query.scalar("like")?.filter(|l| !l.is_empty());
         let npas: Vec<String> = query

@@ -1,5 +1,6 @@
 //! Shared helpers of the simulator's integration tests: a running simulator,
-//! an authenticated session, and raw HTTP calls that return status and JSON.
+//! an authenticated session (more for other users: [`Api::session`]), and raw
+//! HTTP calls that return status and JSON.
 
 #![allow(dead_code)] // each test file uses a different subset
 
@@ -155,6 +156,22 @@ impl Api {
         answer.body
     }
 
+    /// Another user's session on the same simulator, asserting the login works.
+    pub async fn session(&self, username: &str, password: &str) -> Session {
+        let answer = self
+            .post(
+                "/_rest/v4/authenticate",
+                json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "authenticate {username}: {answer:?}");
+        Session {
+            http: self.http.clone(),
+            url: self.running.url(),
+            token: answer.body["token"].as_str().expect("token").to_owned(),
+        }
+    }
+
     /// The numbers of a `GET /my/tf` or search answer.
     pub fn numbers(answer: &Answer) -> Vec<String> {
         answer.body["endpoints"]
@@ -179,5 +196,63 @@ pub async fn answer(response: reqwest::Response) -> Answer {
         status,
         body,
         headers,
+    }
+}
+
+/// A user's session on a running simulator (see [`Api::session`]).
+pub struct Session {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub token: String,
+}
+
+impl Session {
+    /// A request with this session's token; `body` is sent as JSON.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("Authorization", &self.token);
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        answer(request.send().await.expect("request answered")).await
+    }
+
+    /// `GET path?query`.
+    pub async fn get(&self, path_and_query: &str) -> Answer {
+        self.call(Method::GET, path_and_query, None).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// Reserves numbers, asserting success; returns the reservation object.
+    pub async fn reserve(&self, numbers: &[&str]) -> Value {
+        let answer = self
+            .post(
+                "/_rest/v4/carrier/tf/reservations",
+                json!({ "endpoints": numbers }),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "reserve: {answer:?}");
+        answer.body[0].clone()
+    }
+
+    /// Reserves and buys numbers into a package, asserting success; returns the order.
+    pub async fn buy(&self, numbers: &[&str], package_id: u64) -> Value {
+        let reservation = self.reserve(numbers).await;
+        let answer = self
+            .post(
+                "/_rest/v4/my/tf/orders",
+                json!({ "reservationID": [reservation["reservationID"]], "packageID": package_id, "serviceArea": 4 }),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "order: {answer:?}");
+        answer.body
     }
 }
