@@ -17,6 +17,21 @@
 //! No other 4xx is ever retried. A 401 is followed by exactly one new
 //! authentication (password credentials only) and one new attempt.
 //!
+//! # Bounded answers
+//!
+//! No answer is buffered beyond [`ClientConfig::max_body_bytes`] (1 MiB by
+//! default): a `Content-Length` over the cap fails at once, and a body is read
+//! chunk by chunk and abandoned at the cap, with [`Error::BodyTooLarge`] — a
+//! huge answer is never taken for a valid (e.g. empty) listing. Of an error
+//! answer only the first 64 KiB are read, enough to classify it; its message
+//! is one line. A listing reads at most
+//! [`crate::pages::max_pages_for`]`(`[`ClientConfig::max_account_numbers`]`, pageSize)`
+//! pages of at most `pageSize + 1` records. What one listing keeps is
+//! therefore bounded, but only by pages × cap in the worst case (about 1 GiB
+//! at the defaults, for a vendor that fills every page with fresh records of
+//! huge labels or media); a listing of records the size of the reference's
+//! keeps about a hundredth of that.
+//!
 //! # Authentication
 //!
 //! The token is cached per client (one client per account) and renewed

@@ -391,7 +391,9 @@ pub struct InventorySnapshot {
     /// Valid E.164 numbers outside the toll-free area codes: understood, they
     /// can belong to no set. Once each.
     pub not_toll_free: Vec<String>,
-    /// The anomalies, in the order found; at most [`MAX_ANOMALY_DETAILS`].
+    /// The anomalies, page by page (within a page: those of readable numbers,
+    /// then unreadable records, then the page's own); at most
+    /// [`MAX_ANOMALY_DETAILS`].
     pub anomalies: Vec<Anomaly>,
     /// How many anomalies of each kind were found, all of them (also those
     /// beyond [`MAX_ANOMALY_DETAILS`]). Empty when the listing is complete.
@@ -600,11 +602,11 @@ impl Pager {
         for s in page.skipped {
             // A record with an endpoint is identified by it: its repeat (the
             // overlap) is reported once. One without has no identity.
-            if let Some(raw) = &s.endpoint {
-                if !self.seen_other.insert(raw.clone()) {
-                    out.duplicates += 1;
-                    continue;
-                }
+            if let Some(raw) = &s.endpoint
+                && !self.seen_other.insert(raw.clone())
+            {
+                out.duplicates += 1;
+                continue;
             }
             new_records += 1;
             let (page, index) = (page_no, s.index);
