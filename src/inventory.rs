@@ -80,11 +80,19 @@ impl InventorySource for intelepeer::Client {
 }
 
 /// Turns the client's listing into the planner's inventory. The client
-/// returns a listing only when every page was read, so it is complete —
-/// unless a record lacks its package: that number is left out and the
-/// listing marked incomplete, which blocks disconnects until it is resolved.
+/// returns a listing only when every page was read; it is complete only when
+/// the client understood every record and every page
+/// ([`intelepeer::InventorySnapshot::is_complete`]). Each anomaly is logged as
+/// a warning naming its kind, page and record; an incomplete listing blocks
+/// every absent-means-gone decision until a clean one arrives.
 pub fn to_inventory(account: &AccountKey, listing: intelepeer::InventorySnapshot) -> Inventory {
-    let mut complete = true;
+    let mut complete = listing.is_complete();
+    for anomaly in &listing.anomalies {
+        tracing::warn!(%account, anomaly = anomaly.label(), page = anomaly.page(), "inventory listing anomaly: {anomaly}; listing treated as incomplete");
+    }
+    if listing.anomalies_omitted() > 0 {
+        tracing::warn!(%account, omitted = listing.anomalies_omitted(), total = listing.anomaly_total(), "more inventory listing anomalies than are described");
+    }
     let mut numbers = std::collections::BTreeMap::new();
     for record in listing.numbers {
         match record.package_id {
@@ -98,6 +106,8 @@ pub fn to_inventory(account: &AccountKey, listing: intelepeer::InventorySnapshot
                 );
             }
             None => {
+                // The client reports these as anomalies and leaves them out;
+                // kept as a guard.
                 tracing::warn!(%account, number = %record.endpoint, "inventory record without a package; listing treated as incomplete");
                 complete = false;
             }
@@ -651,6 +661,50 @@ mod tests {
             "a confirmed drop is the new baseline"
         );
         assert_eq!(cache.last_good_count(&acct.key).await, Some(10));
+    }
+
+    fn listing(records: serde_json::Value) -> intelepeer::InventorySnapshot {
+        let page: intelepeer::InventoryPage =
+            serde_json::from_value(serde_json::json!({"endpoints": records, "hasMore": false}))
+                .expect("page");
+        let mut pager = intelepeer::Pager::new(100, 10);
+        let fresh = pager.accept(page).expect("accepted").fresh;
+        pager.finish(fresh).expect("done")
+    }
+
+    #[test]
+    fn a_clean_listing_maps_to_a_complete_inventory() {
+        let key = AccountKey::new("telecom", "acct", [1; 32]);
+        let inv = to_inventory(
+            &key,
+            listing(serde_json::json!([
+                {"endpoint": "+18005550100", "packageID": 30744, "orderID": 7},
+                {"endpoint": "+13035550100", "packageID": 30744},
+            ])),
+        );
+        assert!(inv.complete);
+        assert_eq!(inv.numbers.len(), 1);
+    }
+
+    #[test]
+    fn a_listing_with_anomalies_maps_to_an_incomplete_inventory() {
+        let key = AccountKey::new("telecom", "acct", [1; 32]);
+        for records in [
+            serde_json::json!([{"endpoint": "18005550100", "packageID": 30744}]),
+            serde_json::json!([{"endpoint": "+18005550100"}]),
+            serde_json::json!([{"packageID": 30744}]),
+            serde_json::json!([
+                {"endpoint": "+18005550100", "packageID": 30744},
+                {"endpoint": "+18005550100", "packageID": 24188},
+            ]),
+        ] {
+            let inv = to_inventory(&key, listing(records.clone()));
+            assert!(!inv.complete, "{records}");
+            assert!(
+                inv.numbers.is_empty(),
+                "{records}: nothing doubtful is listed"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -861,7 +861,7 @@ mod tests {
                 "purchase {} into {} ref {}",
                 ids.join(","),
                 r.package_id,
-                r.reference_id.as_deref().unwrap_or("-")
+                r.options.reference_id.as_deref().unwrap_or("-")
             ));
             self.next_order()
         }

@@ -17,6 +17,21 @@
 //! No other 4xx is ever retried. A 401 is followed by exactly one new
 //! authentication (password credentials only) and one new attempt.
 //!
+//! # Bounded answers
+//!
+//! No answer is buffered beyond [`ClientConfig::max_body_bytes`] (1 MiB by
+//! default): a `Content-Length` over the cap fails at once, and a body is read
+//! chunk by chunk and abandoned at the cap, with [`Error::BodyTooLarge`] — a
+//! huge answer is never taken for a valid (e.g. empty) listing. Of an error
+//! answer only the first 64 KiB are read, enough to classify it; its message
+//! is one line. A listing reads at most
+//! [`crate::pages::max_pages_for`]`(`[`ClientConfig::max_account_numbers`]`, pageSize)`
+//! pages of at most `pageSize + 1` records. What one listing keeps is
+//! therefore bounded, but only by pages × cap in the worst case (about 1 GiB
+//! at the defaults, for a vendor that fills every page with fresh records of
+//! huge labels or media); records the size of the reference's richest one
+//! come to about 115 MB of answers at the page bound (100,000 numbers).
+//!
 //! # Authentication
 //!
 //! The token is cached per client (one client per account) and renewed
@@ -39,7 +54,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::{CallRecord, ClientConfig, Endpoint, validate_base_url};
-use crate::error::{Error, TransportStage, excerpt};
+use crate::error::{BodyExtent, Error, TransportStage, excerpt, one_line};
 use crate::models::{
     ChangePackageRequest, DisconnectRequest, InventoryNumber, InventoryPage, ListInventory, Order,
     PurchaseRequest, Reservation, ReserveRequest, SearchPage, SearchPool, parse_reservations,
@@ -88,6 +103,26 @@ struct Answer {
     status: u16,
     body: Vec<u8>,
 }
+
+/// A body as far as it was read.
+enum Body {
+    /// All of it, within the cap.
+    Whole(Vec<u8>),
+    /// It is larger than the cap: what was read (nothing when its
+    /// `Content-Length` said so) and the length it declared.
+    Prefix {
+        prefix: Vec<u8>,
+        declared: Option<u64>,
+    },
+}
+
+/// How much of an error answer's body is read: enough for the vendor's
+/// `{"code","error"}` JSON and a summary of anything else.
+const ERROR_BODY_PREFIX: u64 = 64 * 1024;
+
+/// The most a body buffer reserves before data arrives, so that a large
+/// declared `Content-Length` under the cap costs nothing until it is sent.
+const INITIAL_BODY_CAPACITY: usize = 256 * 1024;
 
 impl Client {
     /// Builds a client; fails if the base URL breaks the rule of
@@ -160,13 +195,18 @@ impl Client {
     /// The whole inventory matching `query`, as a stream of numbers, each number
     /// once (see [`crate::pages`] for the paging rules). `query.page` is ignored.
     /// The stream ends after its first error.
+    ///
+    /// The stream yields each understood number when first seen and cannot
+    /// take it back, and it does not report anomalies: it suits display and
+    /// export. A decision that treats absence as meaning must use
+    /// [`Client::list_all`] and its [`InventorySnapshot::is_complete`].
     pub fn inventory(
         &self,
         query: ListInventory,
     ) -> impl Stream<Item = Result<InventoryNumber, Error>> + Send + 'static {
         let state = ListState {
             client: self.clone(),
-            pager: Pager::new(query.effective_page_size(), self.inner.cfg.max_pages),
+            pager: self.pager(&query),
             query,
             buffer: VecDeque::new(),
             failed: false,
@@ -191,20 +231,41 @@ impl Client {
         })
     }
 
-    /// The whole inventory matching `query`, read completely in one pass: a
-    /// snapshot the operator may base disconnect decisions on. Fails rather than
-    /// return a partial listing.
+    /// The whole inventory matching `query` (the full listing, or one filtered
+    /// by `packageID[]`, `like`, `label`, `hasCpaas` — the same rules apply to
+    /// the subset), read in one pass, with the verdict on how far it can be
+    /// trusted: only when [`InventorySnapshot::is_complete`] may the absence of
+    /// a number mean it is not in the account (or not in the filtered subset).
+    ///
+    /// Fails rather than return a partial listing: on any failed page, a page
+    /// that repeats itself, a page of more than `pageSize + 1` records, more
+    /// pages than [`ClientConfig::max_account_numbers`] allows, or a body over
+    /// [`ClientConfig::max_body_bytes`].
     pub async fn list_all(&self, query: ListInventory) -> Result<InventorySnapshot, Error> {
-        let mut pager = Pager::new(query.effective_page_size(), self.inner.cfg.max_pages);
-        let mut snapshot = InventorySnapshot::default();
+        let mut pager = self.pager(&query);
+        let mut numbers = Vec::new();
         while let Some(page_no) = pager.next_page() {
             let out = self.next_page(&mut pager, &query, page_no).await?;
-            snapshot.numbers.extend(out.fresh);
-            snapshot.skipped.extend(out.skipped);
+            numbers.extend(out.fresh);
         }
-        snapshot.pages = pager.pages_read();
-        snapshot.duplicates = pager.duplicates();
+        let snapshot = pager
+            .finish(numbers)
+            .map_err(|source| Error::Paging { source })?;
+        if !snapshot.is_complete() {
+            tracing::debug!(
+                anomalies = snapshot.anomaly_total(),
+                pages = snapshot.pages,
+                "the inventory listing has anomalies; it is not complete"
+            );
+        }
         Ok(snapshot)
+    }
+
+    fn pager(&self, query: &ListInventory) -> Pager {
+        Pager::for_account_size(
+            query.effective_page_size(),
+            self.inner.cfg.max_account_numbers,
+        )
     }
 
     async fn next_page(
@@ -215,18 +276,9 @@ impl Client {
     ) -> Result<crate::pages::PageOutcome, Error> {
         let q = query.clone().page(page_no);
         let page = self.list_inventory_page(&q).await?;
-        let out = pager.accept(page).map_err(|e| Error::Paging {
-            reason: e.to_string(),
-        })?;
-        for s in &out.skipped {
-            tracing::warn!(
-                endpoint = s.endpoint.as_deref().unwrap_or("<none>"),
-                reason = %s.reason,
-                page = page_no,
-                "skipping an inventory record that is not a toll-free E.164 number"
-            );
-        }
-        Ok(out)
+        pager
+            .accept(page)
+            .map_err(|source| Error::Paging { source })
     }
 
     /// `POST /_rest/v4/carrier/tf/reservations`: reserves numbers. Not retried
@@ -420,16 +472,58 @@ impl Client {
         let resp = req.send().await.map_err(|e| self.transport_error(e))?;
         let status = resp.status().as_u16();
         let retry_after = parse_retry_after(resp.headers());
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?
-            .to_vec();
+        let limit = self.inner.cfg.max_body_bytes;
         if (200..300).contains(&status) {
-            Ok(Answer { status, body })
+            match self.read_body(resp, limit).await? {
+                Body::Whole(body) => Ok(Answer { status, body }),
+                Body::Prefix { declared, .. } => Err(Error::BodyTooLarge {
+                    status,
+                    limit,
+                    declared,
+                }),
+            }
         } else {
-            Err(Error::from_response(status, &body, retry_after))
+            // Enough of an error body to classify it; never more.
+            let (body, extent) = match self.read_body(resp, limit.min(ERROR_BODY_PREFIX)).await? {
+                Body::Whole(body) => (body, BodyExtent::Whole),
+                Body::Prefix { prefix, declared } => (prefix, BodyExtent::Prefix { declared }),
+            };
+            Err(Error::from_answer(status, &body, extent, retry_after))
         }
+    }
+
+    /// Reads a body of at most `limit` bytes, chunk by chunk. A body that
+    /// declares a larger `Content-Length` is not read at all; one that turns
+    /// out larger is abandoned at the first chunk past the cap. Either way the
+    /// response is dropped, which closes its connection.
+    async fn read_body(&self, mut resp: reqwest::Response, limit: u64) -> Result<Body, Error> {
+        let declared = resp.content_length();
+        if declared.is_some_and(|n| n > limit) {
+            return Ok(Body::Prefix {
+                prefix: Vec::new(),
+                declared,
+            });
+        }
+        let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut body = Vec::with_capacity(
+            declared
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0)
+                .min(cap)
+                .min(INITIAL_BODY_CAPACITY),
+        );
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
+            if body.len() + chunk.len() > cap {
+                let room = cap - body.len();
+                body.extend_from_slice(&chunk[..room]);
+                return Ok(Body::Prefix {
+                    prefix: body,
+                    declared,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Body::Whole(body))
     }
 
     fn transport_error(&self, e: reqwest::Error) -> Error {
@@ -437,7 +531,7 @@ impl Client {
         if e.is_connect() {
             Error::Transport {
                 stage: TransportStage::Connect,
-                message: error_chain(&e),
+                message: one_line(&error_chain(&e), 200),
                 source: Some(Box::new(e)),
             }
         } else if e.is_timeout() {
@@ -447,7 +541,7 @@ impl Client {
         } else {
             Error::Transport {
                 stage: TransportStage::Send,
-                message: error_chain(&e),
+                message: one_line(&error_chain(&e), 200),
                 source: Some(Box::new(e)),
             }
         }
@@ -647,7 +741,7 @@ fn decode_json<T: DeserializeOwned>(answer: &Answer) -> Result<T, Error> {
 fn decode_error(answer: &Answer, e: &serde_json::Error) -> Error {
     Error::Decode {
         status: answer.status,
-        message: e.to_string(),
+        message: one_line(&e.to_string(), 160),
         excerpt: excerpt(&answer.body),
     }
 }

@@ -7,11 +7,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::pages::DEFAULT_MAX_PAGES;
+use crate::pages::MAX_ACCOUNT_NUMBERS;
 use crate::secret::Credentials;
 
 /// The vendor's production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://customer.intelepeer.com";
+
+/// The default cap on a response body: 1 MiB (1,048,576 bytes).
+///
+/// How it is sized: the reference's richest inventory record (`+18003255821`
+/// with an SMS route and, here, a voice route as well: every media field
+/// filled) is 1,125 bytes pretty-printed at the depth it sits in a page. A
+/// 100-record page carries 101 of them (the `pageSize + 1` extra record):
+/// about 114 KB. 1 MiB is about 9× that, room for long labels and larger media
+/// configurations than the reference shows; the simulator's 101-record pages
+/// are about 40 KB. Every other answer (search, reservation, order, error) is
+/// smaller than a listing page. A test rebuilds that page and checks the
+/// ratio stays at least 8×.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 
 /// The vendor endpoints, as labels for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,8 +144,19 @@ pub struct ClientConfig {
     pub token_lifetime: Duration,
     /// How long before expiry the client authenticates again (default 1 h).
     pub token_refresh_margin: Duration,
-    /// Bound on the pages of one inventory listing.
-    pub max_pages: u32,
+    /// The largest answer body read, in bytes (default
+    /// [`DEFAULT_MAX_BODY_BYTES`]); applies to every endpoint. A success answer
+    /// beyond it fails with [`Error::BodyTooLarge`] without being buffered
+    /// (its `Content-Length` is checked first, then the body is read chunk by
+    /// chunk and abandoned at the cap); of an error answer only the first
+    /// 64 KiB (or this cap, if smaller) are read, enough to classify it.
+    pub max_body_bytes: u64,
+    /// The largest account this client lists, in numbers (default
+    /// [`MAX_ACCOUNT_NUMBERS`], 100,000). A listing may read
+    /// [`crate::pages::max_pages_for`] pages — ⌈this / pageSize⌉ plus
+    /// [`crate::pages::PAGE_SLACK`], 1,010 at the defaults — and fails with
+    /// [`Error::Paging`] beyond, never returning a partial listing.
+    pub max_account_numbers: u64,
     /// Told about every HTTP exchange.
     pub observer: Option<Observer>,
 }
@@ -154,7 +178,8 @@ impl ClientConfig {
                 .to_owned(),
             token_lifetime: Duration::from_secs(24 * 3600),
             token_refresh_margin: Duration::from_secs(3600),
-            max_pages: DEFAULT_MAX_PAGES,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_account_numbers: MAX_ACCOUNT_NUMBERS,
             observer: None,
         }
     }
@@ -181,7 +206,8 @@ impl fmt::Debug for ClientConfig {
             .field("user_agent", &self.user_agent)
             .field("token_lifetime", &self.token_lifetime)
             .field("token_refresh_margin", &self.token_refresh_margin)
-            .field("max_pages", &self.max_pages)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_account_numbers", &self.max_account_numbers)
             .field(
                 "observer",
                 &self.observer.as_ref().map(|_| "Fn(&CallRecord)"),
@@ -290,6 +316,45 @@ mod tests {
         assert!(!e.to_string().contains("hunter2"), "{e}");
         let e = validate_base_url("https://user:hunter2@").expect_err("bad");
         assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    /// The reference's record with every media field filled (SMS and voice).
+    fn richest_reference_record() -> serde_json::Value {
+        let sip = |config: serde_json::Value| serde_json::json!({"provider": "IntelePeer", "service": "SIP", "ns": "intelepeer.sip", "config": config});
+        serde_json::json!({
+            "accountID": 1004318,
+            "endpoint": "+18003255821",
+            "hasCpaas": true,
+            "label": "Automated Messaging",
+            "packageID": 30744,
+            "type": "LONG",
+            "geo": {"country": "US", "stateProvince": null},
+            "media": {
+                "sms": {"rx": sip(serde_json::json!({"webhook": "cpaas://api.intelepeer.com"})), "tx": [sip(serde_json::json!({}))]},
+                "voice": {"rx": sip(serde_json::json!({})), "tx": [sip(serde_json::json!({}))]},
+            },
+        })
+    }
+
+    #[test]
+    fn the_default_body_cap_holds_a_full_page_of_rich_records_eight_times_over() {
+        let page = serde_json::json!({
+            "endpoints": vec![richest_reference_record(); 101],
+            "hasMore": true,
+        });
+        let pretty = serde_json::to_vec_pretty(&page).expect("serializes").len() as u64;
+        assert!(pretty > 100_000, "{pretty}");
+        assert!(
+            pretty * 8 <= DEFAULT_MAX_BODY_BYTES,
+            "a 101-record page is {pretty} bytes"
+        );
+        let config = ClientConfig::new("http://127.0.0.1:1", Credentials::token("t"));
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(config.max_account_numbers, 100_000);
+        assert_eq!(
+            crate::pages::max_pages_for(config.max_account_numbers, 100),
+            1_010
+        );
     }
 
     #[test]

@@ -9,11 +9,18 @@
 //! Error messages never contain the password or the token: the client scrubs
 //! them with [`Error::redact`] before an error leaves it, and no variant carries
 //! a request body.
+//!
+//! Every message is one line: a body that is not the documented
+//! `{"code","error"}` JSON (e.g. a proxy's HTML page) is summarised as its
+//! size and its first characters with whitespace collapsed
+//! (`non-JSON body of 2,345 bytes: <html> <head>…`), so that nothing
+//! multi-line or long reaches a Kubernetes condition or a log line.
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::models::ErrorBody;
+use crate::pages::PagingError;
 
 /// A boxed source error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -148,20 +155,45 @@ pub enum Error {
     Decode {
         /// The HTTP status of the answer.
         status: u16,
-        /// What did not parse.
+        /// What did not parse (one line).
         message: String,
-        /// The first characters of the body.
+        /// The first characters of the body (one line, at most
+        /// [`SUMMARY_CHARS`]).
         excerpt: String,
     },
+    /// A success answer larger than [`crate::ClientConfig::max_body_bytes`]:
+    /// it was not read further (or at all, when its `Content-Length` said so),
+    /// and it is never taken for a valid answer — a listing page that large is
+    /// not what the vendor documents.
+    #[error(
+        "IntelePeer's answer (HTTP {status}) is larger than the {limit}-byte cap{}; it was not read",
+        declared_hint(.declared)
+    )]
+    BodyTooLarge {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The cap, in bytes.
+        limit: u64,
+        /// The `Content-Length` the answer declared, if any.
+        declared: Option<u64>,
+    },
     /// The inventory listing could not be read completely and consistently.
-    #[error("incomplete inventory listing: {reason}")]
+    #[error("incomplete inventory listing: {source}")]
     Paging {
-        /// What went wrong (e.g. a page that repeats itself).
-        reason: String,
+        /// What went wrong (a page that repeats itself, too many pages, ...).
+        #[source]
+        source: PagingError,
     },
     /// The client's configuration is invalid (e.g. a plain-http base URL).
     #[error("invalid IntelePeer client configuration: {0}")]
     Config(String),
+}
+
+fn declared_hint(declared: &Option<u64>) -> String {
+    match declared {
+        Some(n) => format!(" (it declares {} bytes)", group_digits(*n)),
+        None => String::new(),
+    }
 }
 
 fn retry_hint(retry_after: &Option<Duration>) -> String {
@@ -171,15 +203,106 @@ fn retry_hint(retry_after: &Option<Duration>) -> String {
     }
 }
 
-/// Longest body excerpt kept in an error.
-const EXCERPT_CHARS: usize = 200;
+/// Longest body summary or excerpt kept in an error, in characters.
+pub const SUMMARY_CHARS: usize = 120;
 
-/// The first characters of a body, for error messages.
+/// Longest vendor message (the `error` of a JSON error body) kept, in
+/// characters; the documented ones are all shorter.
+const MESSAGE_CHARS: usize = 200;
+
+/// `text` on one line: every run of whitespace (newlines included) becomes one
+/// space, control characters are dropped, and the result is at most
+/// `max_chars` characters, ending with `…` when cut.
+pub(crate) fn one_line(text: &str, max_chars: usize) -> String {
+    let mut out: Vec<char> = Vec::new();
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+        // One character beyond the bound is enough to know it must be cut.
+        if out.len() > max_chars {
+            break;
+        }
+    }
+    if out.len() > max_chars {
+        out.truncate(max_chars.saturating_sub(1));
+        while out.last() == Some(&' ') {
+            out.pop();
+        }
+        out.push('…');
+    }
+    out.into_iter().collect()
+}
+
+/// The first characters of a body, on one line, for error messages.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) fn excerpt(body: &[u8]) -> String {
-    String::from_utf8_lossy(body)
-        .chars()
-        .take(EXCERPT_CHARS)
-        .collect()
+    // Only a prefix is decoded: a large body costs nothing here.
+    let prefix = &body[..body.len().min(SUMMARY_CHARS * 4)];
+    one_line(&String::from_utf8_lossy(prefix), SUMMARY_CHARS)
+}
+
+/// `1234567` as `1,234,567`.
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// How much of an error answer's body the client read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
+pub(crate) enum BodyExtent {
+    /// All of it.
+    Whole,
+    /// Only a prefix; the answer declared this `Content-Length`, if any.
+    Prefix {
+        /// The declared length.
+        declared: Option<u64>,
+    },
+}
+
+/// One line saying what a body that is not the documented error JSON holds:
+/// `non-JSON body of 2,345 bytes: <html>…`.
+fn body_summary(body: &[u8], extent: BodyExtent) -> String {
+    let size = match extent {
+        BodyExtent::Whole => format!("{} bytes", group_digits(body.len() as u64)),
+        BodyExtent::Prefix {
+            declared: Some(n), ..
+        } => format!("{} bytes", group_digits(n)),
+        BodyExtent::Prefix { declared: None } => {
+            format!("more than {} bytes", group_digits(body.len() as u64))
+        }
+    };
+    let kind = if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+        "JSON body without an error message"
+    } else {
+        "non-JSON body"
+    };
+    // The prefix is what fits in the summary after the label.
+    let label = format!("{kind} of {size}: ");
+    let room = SUMMARY_CHARS.saturating_sub(label.chars().count()).max(16);
+    let prefix = &body[..body.len().min(room * 4)];
+    format!(
+        "{label}{}",
+        one_line(&String::from_utf8_lossy(prefix), room)
+    )
 }
 
 /// A message compared without case, surrounding space or a final period.
@@ -205,17 +328,23 @@ impl Error {
     /// case, surrounding space and a final period); an undocumented 409 message
     /// becomes [`Error::Conflict`].
     pub fn from_response(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
+        Self::from_answer(status, body, BodyExtent::Whole, retry_after)
+    }
+
+    /// [`Error::from_response`] for a body of which only `extent` was read.
+    pub(crate) fn from_answer(
+        status: u16,
+        body: &[u8],
+        extent: BodyExtent,
+        retry_after: Option<Duration>,
+    ) -> Self {
         let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
         let message = match parsed.and_then(|b| b.error) {
-            Some(m) if !m.trim().is_empty() => m.trim().to_owned(),
-            _ => {
-                let text = excerpt(body);
-                if text.trim().is_empty() {
-                    format!("HTTP {status} with an empty body")
-                } else {
-                    text.trim().to_owned()
-                }
+            Some(m) if !m.trim().is_empty() => one_line(&m, MESSAGE_CHARS),
+            _ if body.iter().all(u8::is_ascii_whitespace) && extent == BodyExtent::Whole => {
+                format!("HTTP {status} with an empty body")
             }
+            _ => body_summary(body, extent),
         };
         let norm = normalize(&message);
         match status {
@@ -272,7 +401,8 @@ impl Error {
             Self::RateLimited { .. } => Some(429),
             Self::Server { status, .. }
             | Self::Http { status, .. }
-            | Self::Decode { status, .. } => Some(*status),
+            | Self::Decode { status, .. }
+            | Self::BodyTooLarge { status, .. } => Some(*status),
             Self::Timeout { .. }
             | Self::Transport { .. }
             | Self::Paging { .. }
@@ -336,6 +466,7 @@ impl Error {
             Self::Timeout { .. } => "timeout",
             Self::Transport { .. } => "transport",
             Self::Decode { .. } => "decode",
+            Self::BodyTooLarge { .. } => "body_too_large",
             Self::Paging { .. } => "paging",
             Self::Config(_) => "config",
         }
@@ -396,9 +527,6 @@ impl Error {
                 status,
                 message: scrub(message),
                 excerpt: scrub(excerpt),
-            },
-            Self::Paging { reason } => Self::Paging {
-                reason: scrub(reason),
             },
             Self::Config(m) => Self::Config(scrub(m)),
             other => other,
@@ -605,6 +733,99 @@ mod tests {
         labels.sort_unstable();
         labels.dedup();
         assert_eq!(labels.len(), n);
+    }
+
+    const PROXY_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n<!-- a padding comment -->\r\n<!-- a padding comment -->\r\n<!-- a padding comment -->\r\n<!-- a padding comment -->\r\n<!-- a padding comment -->\r\n<!-- a padding comment -->\r\n";
+
+    #[test]
+    fn a_non_json_error_body_becomes_one_short_line() {
+        assert_eq!(PROXY_PAGE.lines().count(), 13);
+        for status in [502, 404, 409, 422, 402] {
+            let e = Error::from_response(status, PROXY_PAGE.as_bytes(), None);
+            let text = e.to_string();
+            assert!(!text.contains('\n') && !text.contains('\r'), "{text}");
+            assert!(text.contains(&status.to_string()), "{text}");
+            assert!(
+                text.contains(&format!(
+                    "non-JSON body of {} bytes: <html> <head><title>502",
+                    PROXY_PAGE.len()
+                )),
+                "{text}"
+            );
+            assert!(
+                text.chars().count() <= 200,
+                "{} chars: {text}",
+                text.chars().count()
+            );
+        }
+        let big = format!("{PROXY_PAGE}{}", "x".repeat(5000));
+        let e = Error::from_response(500, big.as_bytes(), None);
+        assert!(e.to_string().contains("non-JSON body of 5,"), "{e}");
+        assert!(e.to_string().ends_with('…'), "{e}");
+    }
+
+    #[test]
+    fn json_without_an_error_message_and_a_cut_body_are_summarised() {
+        let e = Error::from_response(500, b"{\"message\":\"x\"}", None);
+        assert!(
+            e.to_string()
+                .contains("JSON body without an error message of 15 bytes: {\"message\":\"x\"}"),
+            "{e}"
+        );
+        let e = Error::from_answer(
+            503,
+            b"<html>",
+            BodyExtent::Prefix {
+                declared: Some(1_234_567),
+            },
+            None,
+        );
+        assert!(
+            e.to_string()
+                .contains("non-JSON body of 1,234,567 bytes: <html>"),
+            "{e}"
+        );
+        let e = Error::from_answer(503, b"<html>", BodyExtent::Prefix { declared: None }, None);
+        assert!(
+            e.to_string().contains("non-JSON body of more than 6 bytes"),
+            "{e}"
+        );
+        assert!(e.is_retryable_for_mutation(), "still a 503");
+        let e = Error::from_response(422, br#"{"error":"line one\nline two"}"#, None);
+        assert!(
+            matches!(&e, Error::Invalid { message } if message == "line one line two"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn one_line_collapses_whitespace_and_cuts_long_text() {
+        assert_eq!(one_line("  a \n\t b\r\n", 10), "a b");
+        assert_eq!(one_line("abcdef", 3), "ab…");
+        assert_eq!(one_line("abc", 3), "abc");
+        assert_eq!(one_line("ab cd", 4), "ab…");
+        assert_eq!(one_line(&"é".repeat(500), 120).chars().count(), 120);
+        assert_eq!(one_line("a\u{7}b", 10), "ab");
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1000), "1,000");
+        assert_eq!(group_digits(1_073_741_824), "1,073,741,824");
+    }
+
+    #[test]
+    fn a_body_too_large_is_never_retried_and_names_the_cap() {
+        let e = Error::BodyTooLarge {
+            status: 200,
+            limit: 1_048_576,
+            declared: Some(1_073_741_824),
+        };
+        assert!(!e.is_retryable() && !e.is_retryable_for_mutation());
+        assert_eq!(e.status(), Some(200));
+        assert_eq!(e.metric_label(), "body_too_large");
+        assert_eq!(
+            e.to_string(),
+            "IntelePeer's answer (HTTP 200) is larger than the 1048576-byte cap (it declares 1,073,741,824 bytes); it was not read"
+        );
     }
 
     #[test]

@@ -21,7 +21,13 @@
 //!     Credentials::password("demo", "demo"),
 //! ))?;
 //! let snapshot = client.list_all(ListInventory::all()).await?;
-//! println!("{} numbers", snapshot.numbers.len());
+//! if snapshot.is_complete() {
+//!     println!("{} numbers", snapshot.numbers.len());
+//! } else {
+//!     for anomaly in &snapshot.anomalies {
+//!         println!("{}: {anomaly}", anomaly.label());
+//!     }
+//! }
 //! # Ok(()) }
 //! ```
 
@@ -42,11 +48,14 @@ pub mod config;
 pub use error::{Error, TransportStage};
 pub use models::{
     ChangePackageRequest, DisconnectRequest, ErrorBody, Geo, InventoryNumber, InventoryPage,
-    ListInventory, MAX_PAGE_SIZE, Media, MediaChannel, MediaRoute, Order, OrderedNumber,
-    PoolNumber, PurchaseRequest, Reservation, ReserveRequest, SearchPage, SearchPool,
-    SkippedRecord,
+    ListInventory, MAX_PAGE_SIZE, Media, MediaChannel, MediaRoute, Order, OrderOptions,
+    OrderedNumber, PoolNumber, PurchaseRequest, Reservation, ReserveRequest, SearchPage,
+    SearchPool, SkipReason, SkippedRecord,
 };
-pub use pages::{InventorySnapshot, Pager, PagingError};
+pub use pages::{
+    Anomaly, AnomalyKind, InventorySnapshot, MAX_ACCOUNT_NUMBERS, Pager, PagingError, RecordFields,
+    max_pages_for,
+};
 pub use secret::{Credentials, Secret};
 pub use types::{E164, Npa, OrderId, PackageId, ParseError, ReservationId, TOLL_FREE_NPAS};
 
@@ -54,5 +63,6 @@ pub use types::{E164, Npa, OrderId, PackageId, ParseError, ReservationId, TOLL_F
 pub use client::Client;
 #[cfg(feature = "client")]
 pub use config::{
-    CallRecord, ClientConfig, DEFAULT_BASE_URL, Endpoint, Observer, validate_base_url,
+    CallRecord, ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, Endpoint, Observer,
+    validate_base_url,
 };

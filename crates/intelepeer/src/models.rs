@@ -15,10 +15,12 @@
 //!   array (or `batchID`), `created` as a string or an integer, numeric IDs as
 //!   strings, booleans as `0`/`1`, unknown fields ignored.
 //! - A record of a listing whose `endpoint` is not a valid toll-free E.164 does not
-//!   fail the page: it is kept aside as a [`SkippedRecord`] (the client logs a
-//!   warning and [`crate::InventorySnapshot::skipped`] counts it). Such a number
-//!   can never be declared by a set (admission accepts only toll-free E.164), so
-//!   skipping it cannot cause a purchase or a disconnect.
+//!   fail the page: it is kept aside as a [`SkippedRecord`] with a typed
+//!   [`SkipReason`] and its position in the page. The pager
+//!   ([`crate::pages::Pager`]) decides what it means: a valid E.164 number
+//!   outside the toll-free area codes is understood (it can belong to no set);
+//!   anything else makes the listing incomplete
+//!   ([`crate::InventorySnapshot::is_complete`]).
 
 use jiff::Timestamp;
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
@@ -272,11 +274,55 @@ impl From<&E164> for OrderedNumber {
     }
 }
 
+/// The optional fields every order (purchase, change package, disconnect)
+/// accepts, flattened into the order's JSON body exactly as the reference
+/// names them: `email`, `notes`, `referenceID`. Unset fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OrderOptions {
+    /// An address the vendor notifies about the order's status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Notes for the fulfilment of the order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// The caller's reference for this order; the reference requires it
+    /// non-empty. The operator always sets it, so that an order whose answer
+    /// was lost can be found in the vendor's portal.
+    #[serde(rename = "referenceID", skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+}
+
+impl OrderOptions {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the notification address.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Sets the order notes.
+    pub fn notes(mut self, notes: impl Into<String>) -> Self {
+        self.notes = Some(notes.into());
+        self
+    }
+
+    /// Sets the caller's reference ID.
+    pub fn reference_id(mut self, reference_id: impl Into<String>) -> Self {
+        self.reference_id = Some(reference_id.into());
+        self
+    }
+}
+
 /// Body of `POST /_rest/v4/my/tf/orders`: purchase numbers into a package.
 ///
 /// Built by reservations (what the operator does: it never buys what it has not
 /// reserved), by quantity, or by reserved numbers. Reservation IDs are sent as
-/// `"reservationID"` like the reference's worked example (its field table says
+/// `"reservationID": [..]`, an array even for one ID, like the reference's
+/// worked example "Order by Reservations" (its field table says
 /// `reservations`; the vendor accepts both).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -295,18 +341,12 @@ pub struct PurchaseRequest {
     pub package_id: PackageId,
     /// The service area, 1..=5.
     pub service_area: u8,
-    /// An address to notify about the order's status.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
     /// Provision to the customer's RespOrg instead of the carrier's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub my_resp_org: Option<bool>,
-    /// Notes for the fulfilment of the order.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
-    /// The caller's reference for this order (non-empty).
-    #[serde(rename = "referenceID", skip_serializing_if = "Option::is_none")]
-    pub reference_id: Option<String>,
+    /// `email`, `notes`, `referenceID`.
+    #[serde(flatten)]
+    pub options: OrderOptions,
 }
 
 impl PurchaseRequest {
@@ -317,10 +357,8 @@ impl PurchaseRequest {
             quantity: None,
             package_id,
             service_area,
-            email: None,
             my_resp_org: None,
-            notes: None,
-            reference_id: None,
+            options: OrderOptions::default(),
         }
     }
 
@@ -356,27 +394,9 @@ impl PurchaseRequest {
         }
     }
 
-    /// Sets the notification address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
-        self
-    }
-
     /// Provision to the customer's own RespOrg.
     pub fn my_resp_org(mut self, mine: bool) -> Self {
         self.my_resp_org = Some(mine);
-        self
-    }
-
-    /// Sets the order notes.
-    pub fn notes(mut self, notes: impl Into<String>) -> Self {
-        self.notes = Some(notes.into());
-        self
-    }
-
-    /// Sets the caller's reference ID.
-    pub fn reference_id(mut self, reference_id: impl Into<String>) -> Self {
-        self.reference_id = Some(reference_id.into());
         self
     }
 }
@@ -389,15 +409,9 @@ pub struct ChangePackageRequest {
     pub package_id: PackageId,
     /// The numbers to move.
     pub endpoints: Vec<E164>,
-    /// An address to notify about the order's status.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Notes for the fulfilment of the order.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
-    /// The caller's reference for this order (non-empty).
-    #[serde(rename = "referenceID", skip_serializing_if = "Option::is_none")]
-    pub reference_id: Option<String>,
+    /// `email`, `notes`, `referenceID`.
+    #[serde(flatten)]
+    pub options: OrderOptions,
 }
 
 impl ChangePackageRequest {
@@ -406,28 +420,8 @@ impl ChangePackageRequest {
         Self {
             package_id,
             endpoints: endpoints.into_iter().collect(),
-            email: None,
-            notes: None,
-            reference_id: None,
+            options: OrderOptions::default(),
         }
-    }
-
-    /// Sets the notification address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
-        self
-    }
-
-    /// Sets the order notes.
-    pub fn notes(mut self, notes: impl Into<String>) -> Self {
-        self.notes = Some(notes.into());
-        self
-    }
-
-    /// Sets the caller's reference ID.
-    pub fn reference_id(mut self, reference_id: impl Into<String>) -> Self {
-        self.reference_id = Some(reference_id.into());
-        self
     }
 }
 
@@ -436,15 +430,9 @@ impl ChangePackageRequest {
 pub struct DisconnectRequest {
     /// The numbers to disconnect.
     pub endpoints: Vec<E164>,
-    /// An address to notify about the order's status.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Notes for the fulfilment of the order.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
-    /// The caller's reference for this order (non-empty).
-    #[serde(rename = "referenceID", skip_serializing_if = "Option::is_none")]
-    pub reference_id: Option<String>,
+    /// `email`, `notes`, `referenceID`.
+    #[serde(flatten)]
+    pub options: OrderOptions,
 }
 
 impl DisconnectRequest {
@@ -452,30 +440,44 @@ impl DisconnectRequest {
     pub fn new(endpoints: impl IntoIterator<Item = E164>) -> Self {
         Self {
             endpoints: endpoints.into_iter().collect(),
-            email: None,
-            notes: None,
-            reference_id: None,
+            options: OrderOptions::default(),
         }
     }
-
-    /// Sets the notification address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
-        self
-    }
-
-    /// Sets the order notes.
-    pub fn notes(mut self, notes: impl Into<String>) -> Self {
-        self.notes = Some(notes.into());
-        self
-    }
-
-    /// Sets the caller's reference ID.
-    pub fn reference_id(mut self, reference_id: impl Into<String>) -> Self {
-        self.reference_id = Some(reference_id.into());
-        self
-    }
 }
+
+/// The `email`, `notes` and `referenceID` builders of the three order bodies,
+/// all delegating to their [`OrderOptions`].
+macro_rules! order_option_builders {
+    ($($request:ty),+) => {$(
+        impl $request {
+            /// Replaces the order options (`email`, `notes`, `referenceID`).
+            pub fn options(mut self, options: OrderOptions) -> Self {
+                self.options = options;
+                self
+            }
+
+            /// Sets the notification address.
+            pub fn email(mut self, email: impl Into<String>) -> Self {
+                self.options = self.options.email(email);
+                self
+            }
+
+            /// Sets the order notes.
+            pub fn notes(mut self, notes: impl Into<String>) -> Self {
+                self.options = self.options.notes(notes);
+                self
+            }
+
+            /// Sets the caller's reference ID.
+            pub fn reference_id(mut self, reference_id: impl Into<String>) -> Self {
+                self.options = self.options.reference_id(reference_id);
+                self
+            }
+        }
+    )+};
+}
+
+order_option_builders!(PurchaseRequest, ChangePackageRequest, DisconnectRequest);
 
 // ---------------------------------------------------------------------------
 // Responses
@@ -586,13 +588,55 @@ pub struct InventoryNumber {
     pub media: Option<Media>,
 }
 
-/// A record of a listing that could not be read as a number and was skipped.
+/// Longest raw endpoint text kept from an unreadable record (characters): a
+/// garbled listing must not put megabytes into logs or conditions.
+pub const MAX_RAW_ENDPOINT_CHARS: usize = 40;
+
+/// A record of a listing that could not be read as a toll-free number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedRecord {
-    /// The raw `endpoint` value, if there was one.
+    /// Its position in the page's `endpoints` array, from 0.
+    pub index: usize,
+    /// The raw `endpoint` value, if there was one, on one line and cut to
+    /// [`MAX_RAW_ENDPOINT_CHARS`] (a JSON number is written as its digits).
     pub endpoint: Option<String>,
-    /// Why it was skipped.
-    pub reason: String,
+    /// Why it is not a toll-free number.
+    pub reason: SkipReason,
+}
+
+/// Why a listing record is not a toll-free number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A valid E.164 number (`+1` and ten digits) outside the toll-free area
+    /// codes: understood, and it can belong to no set.
+    NotTollFree {
+        /// Its area code.
+        npa: u16,
+    },
+    /// The record has no `endpoint`, or it is `null`.
+    MissingEndpoint,
+    /// The endpoint is not E.164: `18775550302` without `+`, too few digits,
+    /// garbage, or not a string or number at all.
+    NotE164,
+    /// The record itself could not be read (e.g. it is not a JSON object).
+    Unreadable {
+        /// What failed, on one line and shortened.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotTollFree { npa } => write!(
+                f,
+                "area code {npa} is not toll-free (800, 833, 844, 855, 866, 877, 888)"
+            ),
+            Self::MissingEndpoint => f.write_str("the record has no endpoint"),
+            Self::NotE164 => f.write_str("the endpoint is not E.164 ('+1' and 10 digits)"),
+            Self::Unreadable { message } => write!(f, "unreadable record: {message}"),
+        }
+    }
 }
 
 /// One page of `GET /_rest/v4/carrier/tf`.
@@ -658,24 +702,62 @@ struct RawPage {
     has_more: bool,
 }
 
+/// Splits a page's records into the ones that read as `T` and the others,
+/// each classified by [`classify_unreadable`].
 fn split_records<T: DeserializeOwned>(values: Vec<Value>) -> (Vec<T>, Vec<SkippedRecord>) {
     let mut ok = Vec::with_capacity(values.len());
     let mut skipped = Vec::new();
-    for v in values {
-        let endpoint = match v.get("endpoint") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Null) | None => None,
-            Some(other) => Some(other.to_string()),
-        };
+    for (index, v) in values.into_iter().enumerate() {
+        let classified = classify_unreadable(&v);
         match T::deserialize(v) {
             Ok(t) => ok.push(t),
-            Err(e) => skipped.push(SkippedRecord {
-                endpoint,
-                reason: e.to_string(),
-            }),
+            Err(e) => {
+                let (endpoint, reason) = classified;
+                let reason = reason.unwrap_or_else(|| SkipReason::Unreadable {
+                    message: crate::error::one_line(&e.to_string(), 120),
+                });
+                skipped.push(SkippedRecord {
+                    index,
+                    endpoint,
+                    reason,
+                });
+            }
         }
     }
     (ok, skipped)
+}
+
+/// The raw endpoint of a record (shortened) and, when its endpoint alone
+/// explains why it is not a toll-free number, that reason. `None` as the
+/// reason means the endpoint is fine and something else failed.
+fn classify_unreadable(v: &Value) -> (Option<String>, Option<SkipReason>) {
+    let Value::Object(map) = v else {
+        let message = format!("the record is {}, not an object", json_kind(v));
+        return (None, Some(SkipReason::Unreadable { message }));
+    };
+    let raw = match map.get("endpoint") {
+        None | Some(Value::Null) => return (None, Some(SkipReason::MissingEndpoint)),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(other) => {
+            let shown = crate::error::one_line(&other.to_string(), MAX_RAW_ENDPOINT_CHARS);
+            return (Some(shown), Some(SkipReason::NotE164));
+        }
+    };
+    let shown = crate::error::one_line(&raw, MAX_RAW_ENDPOINT_CHARS);
+    // The same reading as `lenient::e164`: a JSON number is `+` and its digits.
+    let canonical = match map.get("endpoint") {
+        Some(Value::Number(_)) => format!("+{raw}"),
+        _ => raw,
+    };
+    let reason = match E164::parse(&canonical) {
+        Ok(_) => None,
+        Err(crate::types::ParseError::NotTollFree { npa, .. }) => {
+            Some(SkipReason::NotTollFree { npa })
+        }
+        Err(_) => Some(SkipReason::NotE164),
+    };
+    (Some(shown), reason)
 }
 
 /// A reservation (`POST /_rest/v4/carrier/tf/reservations` answers a list of them).
@@ -996,8 +1078,16 @@ mod tests {
         assert!(page.numbers[0].has_cpaas);
         assert_eq!(page.skipped.len(), 2);
         assert_eq!(page.skipped[0].endpoint.as_deref(), Some("+13035550100"));
-        assert!(page.skipped[0].reason.contains("303"), "{:?}", page.skipped);
+        assert!(
+            page.skipped[0].reason.to_string().contains("303"),
+            "{:?}",
+            page.skipped
+        );
+        assert_eq!(page.skipped[0].reason, SkipReason::NotTollFree { npa: 303 });
+        assert_eq!(page.skipped[0].index, 0);
         assert_eq!(page.skipped[1].endpoint, None);
+        assert_eq!(page.skipped[1].reason, SkipReason::MissingEndpoint);
+        assert_eq!(page.skipped[1].index, 2);
         assert_eq!(page.record_count(), 3);
         assert!(page.has_more);
     }
@@ -1129,6 +1219,93 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&d).expect("serializes"),
             serde_json::json!({"endpoints": ["+18885550001"], "referenceID": "r"})
+        );
+    }
+
+    #[test]
+    fn order_options_are_flattened_into_every_order_body() {
+        let options = OrderOptions::new()
+            .email("noc@example.com")
+            .notes("two lines\nof notes")
+            .reference_id("tfns-1");
+        let fields = serde_json::json!({
+            "email": "noc@example.com",
+            "notes": "two lines\nof notes",
+            "referenceID": "tfns-1",
+        });
+        let with = |mut base: Value| {
+            for (k, v) in fields.as_object().expect("object") {
+                base[k] = v.clone();
+            }
+            base
+        };
+        let pkg = PackageId::new(1234567).expect("pkg");
+        let purchase = PurchaseRequest::by_quantity(1, pkg, 4).options(options.clone());
+        assert_eq!(
+            serde_json::to_value(&purchase).expect("serializes"),
+            with(serde_json::json!({"quantity": 1, "packageID": 1234567, "serviceArea": 4}))
+        );
+        let change = ChangePackageRequest::new(pkg, [n("+18005558000")]).options(options.clone());
+        assert_eq!(
+            serde_json::to_value(&change).expect("serializes"),
+            with(serde_json::json!({"packageID": 1234567, "endpoints": ["+18005558000"]}))
+        );
+        let disconnect = DisconnectRequest::new([n("+18885550001")]).options(options.clone());
+        assert_eq!(
+            serde_json::to_value(&disconnect).expect("serializes"),
+            with(serde_json::json!({"endpoints": ["+18885550001"]}))
+        );
+        // The field builders are the same thing.
+        let built = DisconnectRequest::new([n("+18885550001")])
+            .email("noc@example.com")
+            .notes("two lines\nof notes")
+            .reference_id("tfns-1");
+        assert_eq!(built, disconnect);
+        assert_eq!(built.options, options);
+        // Unset options are not sent at all.
+        let bare =
+            serde_json::to_value(DisconnectRequest::new([n("+18885550001")])).expect("serializes");
+        assert_eq!(bare, serde_json::json!({"endpoints": ["+18885550001"]}));
+    }
+
+    #[test]
+    fn one_reservation_is_still_sent_as_an_array() {
+        let req = PurchaseRequest::by_reservations(
+            [ReservationId::parse("BD929A2A-7F48-11E6-B908-52540029234D").expect("id")],
+            PackageId::new(1).expect("pkg"),
+            1,
+        );
+        assert_eq!(
+            serde_json::to_value(&req).expect("serializes")["reservationID"],
+            serde_json::json!(["BD929A2A-7F48-11E6-B908-52540029234D"])
+        );
+    }
+
+    #[test]
+    fn unreadable_inventory_records_are_classified_with_their_position() {
+        let body = r#"{"endpoints":[{"endpoint":"18775550302","packageID":1},{"endpoint":"+18005550100"},"junk",{"endpoint":{"a":1}},{"endpoint":"+1303555010","packageID":1},{"endpoint":13035550100}],"hasMore":false}"#;
+        let page: InventoryPage = serde_json::from_str(body).expect("parses");
+        assert_eq!(page.numbers.len(), 1);
+        let got: Vec<_> = page
+            .skipped
+            .iter()
+            .map(|s| (s.index, s.endpoint.as_deref(), s.reason.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, Some("18775550302"), SkipReason::NotE164),
+                (
+                    2,
+                    None,
+                    SkipReason::Unreadable {
+                        message: "the record is a string, not an object".into()
+                    }
+                ),
+                (3, Some("{\"a\":1}"), SkipReason::NotE164),
+                (4, Some("+1303555010"), SkipReason::NotE164),
+                (5, Some("13035550100"), SkipReason::NotTollFree { npa: 303 }),
+            ]
         );
     }
 
