@@ -857,6 +857,20 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_shows_the_example_file_verbatim() {
+        const README: &str = include_str!("../README.md");
+        let block = README
+            .split_once("```yaml\n")
+            .and_then(|(_, rest)| rest.split_once("```\n"))
+            .map(|(block, _)| block)
+            .expect("the README opens with a yaml block");
+        assert_eq!(
+            block, EXAMPLE,
+            "README.md's example must equal deploy/examples/support-lines.yaml"
+        );
+    }
+
+    #[test]
     fn a_minimal_set_is_admitted_with_defaults() {
         let obj = serde_json::json!({
             "apiVersion": "tollfree.dev/v1alpha1", "kind": "TollFreeNumberSet",

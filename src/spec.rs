@@ -520,7 +520,7 @@ mod tests {
                 service_area: 4,
                 my_resp_org: false,
                 email: Some("noc@example.com".into()),
-                notes: Some("support lines, managed by tollfree-operator".into()),
+                notes: Some("support lines".into()),
             }
         );
         assert_eq!(input.memory, Memory::default());
