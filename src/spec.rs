@@ -87,20 +87,16 @@ pub fn approved_hash(obj: &TollFreeNumberSet) -> Option<&str> {
 
 /// The set's `namespace/name`.
 pub fn set_id(obj: &TollFreeNumberSet) -> Result<plan::SetId, SpecError> {
-    let missing = |path: &str| SpecError::new(path, "", "is missing");
-    let namespace = obj
-        .metadata
-        .namespace
-        .clone()
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| missing("metadata.namespace"))?;
-    let name = obj
-        .metadata
-        .name
-        .clone()
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| missing("metadata.name"))?;
-    Ok(plan::SetId { namespace, name })
+    let required = |value: &Option<String>, path: &str| {
+        value
+            .clone()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| SpecError::new(path, "", "is missing"))
+    };
+    Ok(plan::SetId {
+        namespace: required(&obj.metadata.namespace, "metadata.namespace")?,
+        name: required(&obj.metadata.name, "metadata.name")?,
+    })
 }
 
 /// Parses a set into the planner's input: spec into domain types with defaults,

@@ -1452,4 +1452,26 @@ mod tests {
             "too short a run"
         );
     }
+
+    #[test]
+    fn only_refusals_that_contradict_the_listing_disprove_the_inventory() {
+        use RefusalKind::*;
+        let disproving: Vec<RefusalKind> = [
+            NumberUnavailable,
+            PoolExhausted,
+            ReservationLost,
+            PurchaseUnconfirmed,
+            OrderConflict,
+            AlreadyDisconnecting,
+            NotAssigned,
+        ]
+        .into_iter()
+        .filter(|k| k.disproves_inventory())
+        .collect();
+        assert_eq!(
+            disproving,
+            [OrderConflict, AlreadyDisconnecting, NotAssigned]
+        );
+        assert_eq!(AlreadyDisconnecting.as_str(), "AlreadyDisconnecting");
+    }
 }
