@@ -614,14 +614,15 @@ impl Reconciler {
             inventory_count,
         };
         let status = status::compute_status(prev.as_ref(), &found, generation, now);
-        let reason = failure
-            .as_ref()
-            .map_or(set_plan.reason.into(), |f| f.reason.into());
         let mut events: Vec<record::EventSpec> =
             executed.done.iter().map(record::done_event).collect();
         events.extend(executed.refusals.iter().map(record::refusal_event));
         events.extend(record::hold_events(prev.as_ref(), &status));
-        events.extend(record::condition_events(prev.as_ref(), &status, reason));
+        events.extend(record::condition_events(
+            prev.as_ref(),
+            &status,
+            found.reason(),
+        ));
         let written = self.write(&obj, current.as_ref(), status).await;
         record::publish(ctx, &self.events, &obj, &events).await;
         record::count_orders(ctx, &id.namespace, &executed.done);

@@ -28,7 +28,7 @@ use crate::crd::{
     PlannedAction, TollFreeNumberSetStatus,
 };
 use crate::memory;
-use conditions::{Failure, Wanted, compute_conditions};
+use conditions::{ConditionReason, Failure, Wanted, compute_conditions};
 
 /// What one reconcile found and did, as the status records it.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +49,25 @@ pub struct Findings<'a> {
     pub inventory_count: Option<u64>,
 }
 
+impl Findings<'_> {
+    /// The conditions the set should show: the failure's if one stopped the
+    /// reconcile, else the plan's.
+    pub fn wanted(&self) -> Wanted {
+        match self.failure {
+            Some(f) => Wanted::of_failure(f),
+            None => Wanted::of_plan(self.plan.reason, &self.plan.message),
+        }
+    }
+
+    /// The reason the set's conditions carry (see [`Findings::wanted`]).
+    pub fn reason(&self) -> ConditionReason {
+        match self.failure {
+            Some(f) => f.reason.into(),
+            None => self.plan.reason.into(),
+        }
+    }
+}
+
 /// The status to record at `now` for `generation`.
 ///
 /// Keeps from `prev` what the reconcile does not decide: the orders (new ones
@@ -63,10 +82,7 @@ pub fn compute_status(
     now: Timestamp,
 ) -> TollFreeNumberSetStatus {
     let plan = found.plan;
-    let wanted = match found.failure {
-        Some(f) => Wanted::of_failure(f),
-        None => Wanted::of_plan(plan.reason, &plan.message),
-    };
+    let wanted = found.wanted();
     let prev_conditions = prev.map_or(&[][..], |p| &p.conditions[..]);
     let mut status = TollFreeNumberSetStatus {
         conditions: compute_conditions(prev_conditions, &wanted, generation, now),
