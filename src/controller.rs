@@ -32,7 +32,7 @@ use tracing::Instrument;
 
 use crate::context::Context;
 use crate::crd::{FINALIZER, TollFreeNumberSet};
-use crate::error::Error;
+use crate::error::{Error, StartError};
 use crate::reconcile::{self, Reconciler};
 
 /// Coalesces bursts of watch events for one set (our own status writes, a
@@ -50,7 +50,7 @@ const CONCURRENCY: u16 = 8;
 pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
+) -> Result<(), StartError> {
     let client = ctx.client.clone();
     let (sets, secrets): (Api<TollFreeNumberSet>, Api<Secret>) = match &ctx.settings.namespace {
         Some(ns) => (

@@ -769,23 +769,7 @@ mod tests {
     use kube::CustomResourceExt;
 
     /// DESIGN.md §1's example.
-    const EXAMPLE: &str = r#"
-apiVersion: tollfree.dev/v1alpha1
-kind: TollFreeNumberSet
-metadata: {name: support-lines, namespace: telecom}
-spec:
-  accountRef: {name: intelepeer-account}
-  packages:
-    - packageID: 30744
-      numbers: ["+18007293863", "+18003255821"]
-    - packageID: 24188
-      acquire: {count: 3, npa: [888], sequential: true}
-  orderDefaults: {serviceArea: 4, myRespOrg: false, email: noc@example.com, notes: "..."}
-  policy: {purchase: Auto, move: Auto, disconnect: Deny}
-  disconnectGracePeriod: 72h
-  limits: {maxPurchasesPerSync: 25, maxDisconnectsPerSync: 5}
-  suspend: false
-"#;
+    use crate::fixtures::EXAMPLE;
 
     fn example() -> serde_json::Value {
         yaml_serde::from_str(EXAMPLE).expect("example parses")
@@ -870,6 +854,20 @@ spec:
     #[test]
     fn the_design_example_is_admitted() {
         assert_admitted(&example());
+    }
+
+    #[test]
+    fn the_readme_shows_the_example_file_verbatim() {
+        const README: &str = include_str!("../README.md");
+        let block = README
+            .split_once("```yaml\n")
+            .and_then(|(_, rest)| rest.split_once("```\n"))
+            .map(|(block, _)| block)
+            .expect("the README opens with a yaml block");
+        assert_eq!(
+            block, EXAMPLE,
+            "README.md's example must equal deploy/examples/support-lines.yaml"
+        );
     }
 
     #[test]

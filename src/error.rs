@@ -1,35 +1,74 @@
-//! The operator's error type: one enum, one variant per thing that can fail,
-//! each naming what failed and why in words a user can act on.
+//! The operator's errors, one enum per kind of life they end:
 //!
+//! - [`Error`]: why one reconcile of one set failed (a Secret, the vendor,
+//!   the Kubernetes API, the executor); the controller backs off and retries,
+//!   and counts it by [`Error::metric_label`];
+//! - [`StartError`]: why the process could not start or had to stop (the
+//!   IntelePeer URL, the Kubernetes configuration, the metrics server,
+//!   logging, leadership): `run` and its helpers return it and exit.
+//!
+//! Each variant names what failed and why in words a user can act on.
 //! Display messages do not repeat their cause; the cause is the `#[source]`.
-//! Use [`Error::report`] to print the whole chain (logs, Events, conditions),
-//! and [`Error::metric_label`] to count failures by kind.
+//! Use `report()` to print the whole chain (logs, Events, conditions).
+//! Metric labels are the variant's name in snake case, derived by
+//! `labelled_error!` so that a new variant cannot be left out or drift.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-/// Everything that can go wrong in the operator.
+use crate::spec::SpecError;
+
+/// Defines an error enum exactly as written (every variant carries data, as
+/// an error should say what failed), plus `variant_label()`: the variant's
+/// name in snake case (`SecretNotFound` → `secret_not_found`). A declarative
+/// macro rather than a derive crate: it is a dozen lines and needs no new
+/// dependency.
+macro_rules! labelled_error {
+    (
+        $(#[$attr:meta])*
+        $vis:vis enum $name:ident {
+            $(
+                $(#[$vattr:meta])*
+                $variant:ident $body:tt
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis enum $name {
+            $(
+                $(#[$vattr])*
+                $variant $body
+            ),*
+        }
+
+        impl $name {
+            /// The variant's name in snake case: a short, stable,
+            /// low-cardinality label for metrics and logs.
+            pub fn variant_label(&self) -> String {
+                match self {
+                    $( Self::$variant { .. } => snake_case(stringify!($variant)), )*
+                }
+            }
+        }
+    };
+}
+
+/// `SecretNotFound` → `secret_not_found`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+labelled_error! {
+/// Why one reconcile of one set failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The `--intelepeer-url` (or `INTELEPEER_URL`) is not acceptable.
-    #[error("invalid IntelePeer URL '{url}': {reason}")]
-    InvalidUrl {
-        /// The URL as given.
-        url: String,
-        /// Why it is refused.
-        reason: String,
-    },
-
-    /// No Kubernetes configuration could be loaded (neither in-cluster nor KUBECONFIG).
-    #[error("cannot configure the Kubernetes client ({what})")]
-    KubeConfig {
-        /// Which configuration source was tried.
-        what: &'static str,
-        /// The cause.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-
     /// A Kubernetes API call failed.
     #[error("Kubernetes API call failed while {action}")]
     Kube {
@@ -111,31 +150,6 @@ pub enum Error {
         source: Arc<Error>,
     },
 
-    /// The metrics/health server could not start or failed.
-    #[error("metrics server on {addr} failed")]
-    Server {
-        /// The listen address.
-        addr: std::net::SocketAddr,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// Leadership was lost while this replica was working; it stops.
-    #[error("lost leadership of lease {namespace}/{name} (identity {identity})")]
-    LeadershipLost {
-        /// The Lease's namespace.
-        namespace: String,
-        /// The Lease's name.
-        name: String,
-        /// This replica's identity.
-        identity: String,
-    },
-
-    /// Setting up logging failed.
-    #[error("cannot set up logging: {0}")]
-    Telemetry(String),
-
     /// The finalizer machinery of kube-runtime failed.
     #[error("finalizer failed")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -164,6 +178,24 @@ pub enum Error {
         reason: String,
     },
 
+    /// An object without a namespace or a name was handed to the reconciler.
+    #[error("object {key} cannot be reconciled: it has no namespace or no name")]
+    Unidentified {
+        /// What the object is called, as far as it says (`namespace/name`).
+        key: String,
+        /// Which of the two is missing.
+        #[source]
+        source: SpecError,
+    },
+
+    /// The planner returned no plan for a set it was given (a bug: the set
+    /// is among the planned sets by construction). Nothing was sent.
+    #[error("the planner returned no plan for set {set}")]
+    NoPlan {
+        /// The set (`namespace/name`).
+        set: String,
+    },
+
     /// Serializing or deserializing JSON failed (status patches, annotations).
     #[error("JSON (de)serialization failed while {action}")]
     Json {
@@ -174,32 +206,23 @@ pub enum Error {
         source: serde_json::Error,
     },
 }
+}
 
 impl Error {
-    /// A short, stable, low-cardinality label for the `kind` of metrics.
+    /// A short, stable, low-cardinality label for the `kind` of metrics: the
+    /// variant's name in snake case ([`Error::variant_label`]), except that a
+    /// vendor failure adds the vendor error's kind (`vendor_timeout`) and a
+    /// shared or wrapped failure counts as its cause.
     pub fn metric_label(&self) -> String {
         match self {
-            Error::InvalidUrl { .. } => "invalid_url".into(),
-            Error::KubeConfig { .. } => "kube_config".into(),
-            Error::Kube { .. } => "kube".into(),
-            Error::SecretNotFound { .. } => "secret_not_found".into(),
-            Error::SecretMissingKey { .. } => "secret_missing_key".into(),
-            Error::SecretInvalid { .. } => "secret_invalid".into(),
-            Error::VendorClient { .. } => "vendor_client".into(),
             Error::Vendor { source, .. } => format!("vendor_{}", source.metric_label()),
-            Error::VendorData { .. } => "vendor_data".into(),
             Error::Inventory { source, .. } => source.metric_label(),
-            Error::Server { .. } => "server".into(),
-            Error::LeadershipLost { .. } => "leadership_lost".into(),
-            Error::Telemetry(_) => "telemetry".into(),
             Error::Finalizer(inner) => match inner.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.metric_label(),
-                _ => "finalizer".into(),
+                _ => self.variant_label(),
             },
-            Error::CleanupPending { .. } => "cleanup_pending".into(),
-            Error::Executor { .. } => "executor".into(),
-            Error::Json { .. } => "json".into(),
+            _ => self.variant_label(),
         }
     }
 
@@ -242,6 +265,86 @@ impl Error {
     /// Shorthand for [`Error::Kube`].
     pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
         Error::Kube {
+            action: action.into(),
+            source,
+        }
+    }
+}
+
+labelled_error! {
+/// Why the operator could not start, or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The `--intelepeer-url` (or `INTELEPEER_URL`) is not acceptable.
+    #[error("invalid IntelePeer URL '{url}': {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
+
+    /// No Kubernetes configuration could be loaded (neither in-cluster nor KUBECONFIG).
+    #[error("cannot configure the Kubernetes client ({what})")]
+    KubeConfig {
+        /// Which configuration source was tried.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The metrics/health server could not start or failed.
+    #[error("metrics server on {addr} failed")]
+    Server {
+        /// The listen address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Setting up logging failed.
+    #[error("cannot set up logging: {0}")]
+    Telemetry(String),
+
+    /// A Kubernetes API call about the leader Lease failed.
+    #[error("Kubernetes API call failed while {action}")]
+    Lease {
+        /// What the operator was doing, e.g. "reading lease tollfree-system/tollfree-operator".
+        action: String,
+        /// The cause.
+        #[source]
+        source: kube::Error,
+    },
+
+    /// Leadership was lost while this replica was working; it stops.
+    #[error("lost leadership of lease {namespace}/{name} (identity {identity})")]
+    LeadershipLost {
+        /// The Lease's namespace.
+        namespace: String,
+        /// The Lease's name.
+        name: String,
+        /// This replica's identity.
+        identity: String,
+    },
+}
+}
+
+impl StartError {
+    /// A short, stable label for logs: the variant's name in snake case.
+    pub fn metric_label(&self) -> String {
+        self.variant_label()
+    }
+
+    /// The message and every cause, joined by `": "`.
+    pub fn report(&self) -> String {
+        report(self)
+    }
+
+    /// Shorthand for [`StartError::Lease`].
+    pub fn lease(action: impl Into<String>, source: kube::Error) -> Self {
+        StartError::Lease {
             action: action.into(),
             source,
         }
@@ -305,5 +408,33 @@ mod tests {
         );
         // A shared failure is counted as its cause.
         assert_eq!(e.metric_label(), "secret_not_found");
+    }
+
+    #[test]
+    fn metric_labels_are_the_variant_names_in_snake_case() {
+        assert_eq!(
+            Error::NoPlan { set: "t/s".into() }.metric_label(),
+            "no_plan"
+        );
+        let vendor = Error::Vendor {
+            account: "t/a".into(),
+            source: intelepeer::Error::Unauthorized,
+        };
+        assert_eq!(vendor.variant_label(), "vendor");
+        assert!(vendor.metric_label().starts_with("vendor_"));
+        assert_eq!(
+            StartError::Telemetry("x".into()).metric_label(),
+            "telemetry"
+        );
+        assert_eq!(
+            StartError::LeadershipLost {
+                namespace: "n".into(),
+                name: "l".into(),
+                identity: "i".into()
+            }
+            .metric_label(),
+            "leadership_lost"
+        );
+        assert_eq!(snake_case("KubeConfig"), "kube_config");
     }
 }

@@ -12,7 +12,7 @@
 //!   lets exactly one win and answers the other 409 Conflict.
 //! - The leader renews every 5 s. If it cannot renew for the renew deadline
 //!   (10 s, shorter than the 15 s lease), it stops its work and
-//!   [`run_as_leader`] returns [`Error::LeadershipLost`]: the process exits and
+//!   [`run_as_leader`] returns [`StartError::LeadershipLost`]: the process exits and
 //!   restarts as a standby. A standby polls every 2 s.
 //! - On shutdown the leader stops its work (renewing meanwhile, so no standby
 //!   starts while vendor calls are still in flight), then releases the Lease
@@ -27,7 +27,7 @@ use kube::Api;
 use kube::api::PostParams;
 use tokio::time::Instant;
 
-use crate::error::Error;
+use crate::error::StartError;
 use crate::metrics::Metrics;
 use crate::server::Readiness;
 use crate::shutdown::{self, StopSignal};
@@ -211,14 +211,14 @@ impl Elector {
     }
 
     /// One round: read the Lease, then acquire or renew it if we may.
-    async fn try_acquire_or_renew(&mut self) -> Result<Round, Error> {
+    async fn try_acquire_or_renew(&mut self) -> Result<Round, StartError> {
         let now = Instant::now();
         let stamp = MicroTime(jiff::Timestamp::now());
         let lease = self
             .api
             .get_opt(&self.cfg.lease_name)
             .await
-            .map_err(|e| Error::kube(format!("reading lease {}", self.lease_ref()), e))?;
+            .map_err(|e| StartError::lease(format!("reading lease {}", self.lease_ref()), e))?;
         let Some(mut lease) = lease else {
             let lease = Lease {
                 metadata: ObjectMeta {
@@ -240,7 +240,7 @@ impl Elector {
                 Err(kube::Error::Api(s)) if s.is_already_exists() || s.is_conflict() => {
                     Ok(Round::Raced)
                 }
-                Err(e) => Err(Error::kube(
+                Err(e) => Err(StartError::lease(
                     format!("creating lease {}", self.lease_ref()),
                     e,
                 )),
@@ -306,7 +306,7 @@ impl Elector {
                 Ok(Round::Held)
             }
             Err(kube::Error::Api(s)) if s.is_conflict() => Ok(Round::Raced),
-            Err(e) => Err(Error::kube(
+            Err(e) => Err(StartError::lease(
                 format!("updating lease {}", self.lease_ref()),
                 e,
             )),
@@ -314,12 +314,12 @@ impl Elector {
     }
 
     /// Gives the Lease up if we still hold it: no holder, 1 s duration.
-    async fn release(&self) -> Result<(), Error> {
+    async fn release(&self) -> Result<(), StartError> {
         let lease = self
             .api
             .get_opt(&self.cfg.lease_name)
             .await
-            .map_err(|e| Error::kube(format!("reading lease {}", self.lease_ref()), e))?;
+            .map_err(|e| StartError::lease(format!("reading lease {}", self.lease_ref()), e))?;
         let Some(mut lease) = lease else {
             return Ok(());
         };
@@ -338,7 +338,7 @@ impl Elector {
             Ok(_) => Ok(()),
             // Someone else wrote it: it is not ours to release any more.
             Err(kube::Error::Api(s)) if s.is_conflict() => Ok(()),
-            Err(e) => Err(Error::kube(
+            Err(e) => Err(StartError::lease(
                 format!("releasing lease {}", self.lease_ref()),
                 e,
             )),
@@ -363,7 +363,7 @@ pub struct LeaderHooks {
 /// when leadership is lost, renewing the Lease meanwhile.
 ///
 /// Returns `work`'s own result when it ends (after releasing the Lease),
-/// `Ok(())` on a shutdown before leadership, and [`Error::LeadershipLost`]
+/// `Ok(())` on a shutdown before leadership, and [`StartError::LeadershipLost`]
 /// when the Lease could not be renewed — the caller should exit the process.
 /// After a loss, `work` gets until the Lease would expire to stop and is then
 /// dropped (cancelled).
@@ -373,10 +373,10 @@ pub async fn run_as_leader<F, Fut>(
     hooks: LeaderHooks,
     shutdown: StopSignal,
     work: F,
-) -> Result<(), Error>
+) -> Result<(), StartError>
 where
     F: FnOnce(StopSignal) -> Fut,
-    Fut: Future<Output = Result<(), Error>>,
+    Fut: Future<Output = Result<(), StartError>>,
 {
     let mut elector = Elector::new(client, cfg.clone());
     hooks.metrics.set_leader(false);
@@ -467,7 +467,7 @@ where
         Ok(Ok(())) => {}
         Err(_) => tracing::warn!("work did not stop before the lease expired; cancelling it"),
     }
-    Err(Error::LeadershipLost {
+    Err(StartError::LeadershipLost {
         namespace: cfg.namespace,
         name: cfg.lease_name,
         identity: cfg.identity,

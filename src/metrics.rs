@@ -547,19 +547,14 @@ impl Drop for ReconcileTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn set(ns: &str, name: &str) -> SetId {
-        SetId {
-            namespace: ns.into(),
-            name: name.into(),
-        }
-    }
+    use crate::fixtures::set_id as set;
 
     #[test]
     fn exposition_contains_every_family() {
         // A family without series is not exposed: record one of each.
         let m = Metrics::new();
-        m.reconcile_started().failure(&Error::Telemetry("x".into()));
+        m.reconcile_started()
+            .failure(&Error::NoPlan { set: "ns/a".into() });
         m.vendor_call("list_inventory", "200", Duration::from_millis(1));
         m.record_set(
             &set("ns", "a"),

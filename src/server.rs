@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use crate::error::Error;
+use crate::error::StartError;
 use crate::metrics::{self, Metrics};
 
 /// Whether this replica is ready, shared between the controller, leader
@@ -109,13 +109,13 @@ pub struct Server {
 
 impl Server {
     /// Binds `addr`.
-    pub async fn bind(addr: SocketAddr) -> Result<Self, Error> {
+    pub async fn bind(addr: SocketAddr) -> Result<Self, StartError> {
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| Error::Server { addr, source })?;
+            .map_err(|source| StartError::Server { addr, source })?;
         let addr = listener
             .local_addr()
-            .map_err(|source| Error::Server { addr, source })?;
+            .map_err(|source| StartError::Server { addr, source })?;
         Ok(Self { listener, addr })
     }
 
@@ -130,13 +130,13 @@ impl Server {
         metrics: Metrics,
         readiness: Readiness,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), Error> {
+    ) -> Result<(), StartError> {
         let addr = self.addr;
         tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
         axum::serve(self.listener, router(metrics, readiness))
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(|source| Error::Server { addr, source })
+            .map_err(|source| StartError::Server { addr, source })
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::error::Error;
+use crate::error::StartError;
 
 /// The log line format (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -22,16 +22,17 @@ pub const DEFAULT_FILTER: &str = "info";
 
 /// Builds the filter from `RUST_LOG`, falling back to [`DEFAULT_FILTER`].
 /// A malformed `RUST_LOG` is an error rather than being silently ignored.
-pub fn env_filter() -> Result<EnvFilter, Error> {
+pub fn env_filter() -> Result<EnvFilter, StartError> {
     match std::env::var(EnvFilter::DEFAULT_ENV) {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec)
-            .map_err(|e| Error::Telemetry(format!("RUST_LOG='{spec}' is not a valid filter: {e}"))),
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).map_err(|e| {
+            StartError::Telemetry(format!("RUST_LOG='{spec}' is not a valid filter: {e}"))
+        }),
         _ => Ok(EnvFilter::new(DEFAULT_FILTER)),
     }
 }
 
 /// Installs the global subscriber. Call once, at start-up.
-pub fn init(format: LogFormat) -> Result<(), Error> {
+pub fn init(format: LogFormat) -> Result<(), StartError> {
     let filter = env_filter()?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -46,7 +47,7 @@ pub fn init(format: LogFormat) -> Result<(), Error> {
             .with_current_span(true)
             .try_init(),
     };
-    result.map_err(|e| Error::Telemetry(e.to_string()))
+    result.map_err(|e| StartError::Telemetry(e.to_string()))
 }
 
 #[cfg(test)]

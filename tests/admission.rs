@@ -9,32 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{ControlPlane, TestNs, wait_until};
-
-/// DESIGN.md §1's example, as a user would write it.
-const DESIGN_EXAMPLE: &str = r#"
-apiVersion: tollfree.dev/v1alpha1
-kind: TollFreeNumberSet
-metadata: {name: support-lines}
-spec:
-  accountRef: {name: intelepeer-account}
-  packages:
-    - packageID: 30744
-      numbers: ["+18007293863", "+18003255821"]
-    - packageID: 24188
-      acquire:
-        count: 3
-        npa: [888]
-        sequential: true
-  orderDefaults: {serviceArea: 4, myRespOrg: false, email: noc@example.com, notes: "..."}
-  policy:
-    purchase: Auto
-    move: Auto
-    disconnect: Deny
-  disconnectGracePeriod: 72h
-  limits: {maxPurchasesPerSync: 25, maxDisconnectsPerSync: 5}
-  suspend: false
-"#;
+use support::{ControlPlane, TestNs, example_set, wait_until};
 
 /// A set named `bad` whose spec is `spec` (YAML, indented by two spaces).
 fn set_with_spec(spec: &str) -> String {
@@ -276,7 +251,7 @@ fn rejects_a_grace_period_that_is_not_a_duration() {
 #[test]
 fn accepts_the_design_example_unchanged() {
     let ns = TestNs::create();
-    ns.apply(DESIGN_EXAMPLE);
+    ns.apply(&example_set());
     let stored = ControlPlane::shared().kubectl_ok(&[
         "get",
         "tollfreenumberset",
@@ -335,7 +310,7 @@ spec:
 #[test]
 fn get_shows_the_printer_columns() {
     let ns = TestNs::create();
-    ns.apply(DESIGN_EXAMPLE);
+    ns.apply(&example_set());
     let table = ControlPlane::shared().kubectl_ok(&["get", "tfns", "--namespace", ns.name()]);
     let mut lines = table.lines();
     let header: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();

@@ -61,9 +61,7 @@ use futures::{StreamExt, TryStreamExt};
 use intelepeer_sim::{LedgerEntry, LedgerKind, SimConfig, Simulator};
 use kube::Api;
 use kube::runtime::{WatchStreamExt, watcher};
-use support::scenario::{
-    ACCOUNT_SECRET, AUTHENTICATE, LIST_INVENTORY, condition_is, observed_current, requests_between,
-};
+use support::scenario::{ACCOUNT_SECRET, AUTHENTICATE, LIST_INVENTORY, is_ready, requests_between};
 use support::{ControlPlane, Operator, TestNs, TestSim, metric_sum};
 use tollfree_operator::crd::TollFreeNumberSet;
 
@@ -725,10 +723,6 @@ fn clock_ticks() -> f64 {
         .ok()
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
         .unwrap_or(100.0)
-}
-
-fn is_ready(set: &TollFreeNumberSet) -> bool {
-    observed_current(set) && condition_is(set, "Ready", "True", None)
 }
 
 /// Watches the namespace until `expected` sets are all Ready; on timeout, says

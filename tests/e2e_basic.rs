@@ -13,6 +13,7 @@ use intelepeer_sim::{LedgerKind, SimConfig};
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
 use kube::api::ListParams;
+use support::scenario::is_ready;
 use support::{ControlPlane, Operator, TestNs, TestSim};
 use tollfree_operator::crd::{OrderStatus, OrderType, TollFreeNumberSet};
 
@@ -33,14 +34,6 @@ spec:
     - packageID: 24188
       acquire: {count: 2, npa: [888]}
 "#;
-
-fn is_ready(set: &TollFreeNumberSet) -> bool {
-    set.status
-        .as_ref()
-        .and_then(|s| s.condition("Ready"))
-        .is_some_and(|c| c.status == "True")
-        && set.status.as_ref().and_then(|s| s.observed_generation) == set.metadata.generation
-}
 
 fn summary(set: Option<&TollFreeNumberSet>) -> String {
     serde_json::to_string_pretty(&set.and_then(|s| s.status.as_ref())).unwrap_or_default()

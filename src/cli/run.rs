@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::context::{Context, Settings};
-use crate::error::Error;
+use crate::error::StartError;
 use crate::leader::{self, LeaderConfig, LeaderHooks};
 use crate::metrics::Metrics;
 use crate::server::{Readiness, Server};
@@ -61,18 +61,17 @@ pub struct RunArgs {
 
 /// Checks `--intelepeer-url` with the client's own rule (https, or http to a
 /// loopback host) and normalizes it.
-pub fn parse_intelepeer_url(raw: &str) -> Result<String, String> {
-    intelepeer::validate_base_url(raw).map_err(|e| e.to_string())
+pub fn parse_intelepeer_url(raw: &str) -> Result<String, StartError> {
+    intelepeer::validate_base_url(raw).map_err(|e| StartError::InvalidUrl {
+        url: raw.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
-/// Parses a duration such as `5m`, `90s`, `1h30m` (or ISO 8601 `PT5M`);
-/// at least one second.
+/// Parses `--resync-interval`: a Go duration such as `5m`, `90s`, `1h30m`
+/// (the grammar of every duration, see [`go_duration`]); at least one second.
 pub fn parse_interval(raw: &str) -> Result<Duration, String> {
-    let d: jiff::SignedDuration = raw
-        .trim()
-        .parse()
-        .map_err(|e| format!("'{raw}' is not a duration (examples: 5m, 90s, 1h30m): {e}"))?;
-    let d = Duration::try_from(d).map_err(|_| format!("'{raw}' must not be negative"))?;
+    let d = go_duration::parse(raw).map_err(|e| e.to_string())?;
     if d < Duration::from_secs(1) {
         return Err(format!("'{raw}' is too short: use at least 1s"));
     }
@@ -114,27 +113,29 @@ pub async fn main(args: RunArgs) -> ExitCode {
 /// Loads the Kubernetes configuration: an explicit `KUBECONFIG` wins; inside
 /// a pod the in-cluster service account; else kube's usual inference
 /// (`~/.kube/config`, then in-cluster).
-pub async fn kube_client() -> Result<kube::Client, Error> {
+pub async fn kube_client() -> Result<kube::Client, StartError> {
     let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     let config = if std::env::var_os("KUBECONFIG").is_none() && in_pod {
-        kube::Config::incluster().map_err(|e| Error::KubeConfig {
+        kube::Config::incluster().map_err(|e| StartError::KubeConfig {
             what: "in-cluster service account",
             source: Box::new(e),
         })?
     } else {
-        kube::Config::infer().await.map_err(|e| Error::KubeConfig {
-            what: "KUBECONFIG, ~/.kube/config or in-cluster",
-            source: Box::new(e),
-        })?
+        kube::Config::infer()
+            .await
+            .map_err(|e| StartError::KubeConfig {
+                what: "KUBECONFIG, ~/.kube/config or in-cluster",
+                source: Box::new(e),
+            })?
     };
-    kube::Client::try_from(config).map_err(|e| Error::KubeConfig {
+    kube::Client::try_from(config).map_err(|e| StartError::KubeConfig {
         what: "building the client",
         source: Box::new(e),
     })
 }
 
 /// The operator's life: everything after logging is set up.
-pub async fn run(args: RunArgs) -> Result<(), Error> {
+pub async fn run(args: RunArgs) -> Result<(), StartError> {
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         intelepeer_url = %args.intelepeer_url,
@@ -298,6 +299,9 @@ mod tests {
     fn intervals_read_like_the_crd_durations() {
         assert_eq!(parse_interval("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_interval("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_interval("PT2M"), Ok(Duration::from_secs(120)));
+        // One grammar for every duration: Go's, as the CRD's fields. ISO 8601
+        // (`PT2M`), which this flag used to read too, is refused like in the CRD.
+        assert!(parse_interval("PT2M").is_err());
+        assert_eq!(parse_interval("1.5m"), Ok(Duration::from_secs(90)));
     }
 }

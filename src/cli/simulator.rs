@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use intelepeer_sim::{Faults, SimConfig, Simulator, Tampering, UserSpec, parse_duration};
+use go_duration::parse as parse_duration;
+use intelepeer_sim::{Faults, SimConfig, Simulator, Tampering, UserSpec};
 use tokio::net::TcpListener;
 
 use crate::shutdown;
@@ -160,7 +161,7 @@ async fn serve(args: SimulatorArgs) -> Result<(), String> {
     tracing::info!(
         %addr,
         users = ?users,
-        order_delay = %intelepeer_sim::format_duration(args.order_delay),
+        order_delay = %go_duration::format(args.order_delay),
         state = ?args.state,
         faults = %args.faults.clone().unwrap_or_default(),
         tampering = %args.tamper.clone().unwrap_or_default(),

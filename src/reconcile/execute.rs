@@ -40,6 +40,7 @@ use jiff::Timestamp;
 use tollfree_plan::{Action, Intent, IntentKind, Match, Memory, OrderDefaults, SetId};
 
 use crate::error::Error;
+use crate::status::text;
 
 /// The vendor mutations (and the pool search) the executor needs.
 /// Implemented by the IntelePeer client; tests use a scripted fake.
@@ -193,13 +194,61 @@ pub enum Done {
     },
 }
 
+/// What the vendor refused (or an empty search), as the executor handled it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RefusalKind {
+    /// A declared number cannot be reserved: someone else holds or bought it.
+    NumberUnavailable,
+    /// A pool search found nothing to reserve for an acquire request.
+    PoolExhausted,
+    /// A first purchase was refused: its reservation no longer holds the numbers.
+    ReservationLost,
+    /// A purchase was not answered, or a re-sent one was refused: it may have
+    /// bought the numbers; the inventory decides.
+    PurchaseUnconfirmed,
+    /// A move or disconnect conflicts with another order at the vendor.
+    OrderConflict,
+    /// The numbers of a disconnect are already pending disconnect.
+    AlreadyDisconnecting,
+    /// The vendor says the numbers of a disconnect are not the account's.
+    NotAssigned,
+}
+
+impl RefusalKind {
+    /// The reason of its Warning Event.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalKind::NumberUnavailable => "NumberUnavailable",
+            RefusalKind::PoolExhausted => "PoolExhausted",
+            RefusalKind::ReservationLost => "ReservationLost",
+            RefusalKind::PurchaseUnconfirmed => "PurchaseUnconfirmed",
+            RefusalKind::OrderConflict => "OrderConflict",
+            RefusalKind::AlreadyDisconnecting => "AlreadyDisconnecting",
+            RefusalKind::NotAssigned => "NotAssigned",
+        }
+    }
+
+    /// Whether it proves the inventory snapshot wrong, so that every set of
+    /// the account should plan on a new listing: the vendor knows of an order
+    /// the listing did not show (a conflicting order, a number already
+    /// pending disconnect) or denies a number the listing showed.
+    pub fn disproves_inventory(self) -> bool {
+        matches!(
+            self,
+            RefusalKind::OrderConflict
+                | RefusalKind::AlreadyDisconnecting
+                | RefusalKind::NotAssigned
+        )
+    }
+}
+
 /// A vendor refusal (or an empty search) the executor handled on its own;
 /// each becomes a Warning Event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// The Event reason, e.g. `NumberUnavailable`.
-    pub reason: &'static str,
-    /// One line for a person.
+    /// What was refused; the Event reason.
+    pub kind: RefusalKind,
+    /// One line for a person (from [`text`]).
     pub message: String,
 }
 
@@ -286,17 +335,6 @@ pub fn pick(found: &[E164], count: u32, sequential: bool, claimed: &BTreeSet<E16
         .take(count)
         .cloned()
         .collect()
-}
-
-/// `+18885550100, +18885550101 and 3 more`: numbers for a one-line message.
-pub fn numbers_text(numbers: &[E164]) -> String {
-    const SHOWN: usize = 5;
-    let shown: Vec<&str> = numbers.iter().take(SHOWN).map(E164::as_str).collect();
-    let mut text = shown.join(", ");
-    if numbers.len() > SHOWN {
-        text.push_str(&format!(" and {} more", numbers.len() - SHOWN));
-    }
-    text
 }
 
 fn vendor_error(job: &Job<'_>, source: intelepeer::Error) -> Error {
@@ -466,11 +504,8 @@ async fn reserve<V: Vendor, L: IntentLog>(
                 run.memory.unavailable.insert(n.clone(), job.now);
             }
             run.refusals.push(Refusal {
-                reason: "NumberUnavailable",
-                message: format!(
-                    "IntelePeer refused to reserve {} for package {package}: not available (someone else holds or bought it); trying again in an hour",
-                    numbers_text(&numbers)
-                ),
+                kind: RefusalKind::NumberUnavailable,
+                message: text::number_unavailable(package, &numbers),
             });
             Ok(())
         }
@@ -504,23 +539,9 @@ async fn acquire<V: Vendor, L: IntentLog>(
         .map_err(|e| vendor_error(job, e))?;
     let picks = pick(&found, count, sequential, &claimed);
     if picks.is_empty() {
-        let which = match filter {
-            Match::Npa(npas) => {
-                let list: Vec<String> = npas.iter().map(ToString::to_string).collect();
-                format!("in NPA {}", list.join(", "))
-            }
-            Match::Like(prefix) => format!("starting with {prefix}"),
-        };
-        let run_text = if sequential {
-            " in one contiguous run"
-        } else {
-            ""
-        };
         run.refusals.push(Refusal {
-            reason: "PoolExhausted",
-            message: format!(
-                "no purchasable numbers {which}{run_text} for package {package} (wanted {count}); searching again at the next sync"
-            ),
+            kind: RefusalKind::PoolExhausted,
+            message: text::pool_exhausted(package, count, filter, sequential),
         });
         return Ok(());
     }
@@ -592,11 +613,6 @@ async fn purchase<V: Vendor, L: IntentLog>(
     }
     let request = purchase_request(job, package, reservation_id, reference);
     run.sent = true;
-    let attempt = if retry {
-        "the re-sent purchase"
-    } else {
-        "the purchase"
-    };
     match vendor.purchase(&request).await {
         Ok(order_id) => {
             run.memory.intents[k].order_id = Some(order_id);
@@ -614,11 +630,8 @@ async fn purchase<V: Vendor, L: IntentLog>(
             // resolve; marked spent so it is not sent again.
             run.memory.intents[k].reserved_until = Some(job.now);
             run.refusals.push(Refusal {
-                reason: "PurchaseUnconfirmed",
-                message: format!(
-                    "IntelePeer refused the re-sent purchase of reservation {reservation_id} ({}): not available — the earlier attempt probably bought them (or the reservation lapsed); waiting for the inventory to show them (never bought twice, never reserved again)",
-                    numbers_text(numbers)
-                ),
+                kind: RefusalKind::PurchaseUnconfirmed,
+                message: text::resent_purchase_refused(reservation_id, numbers),
             });
             Ok(())
         }
@@ -627,11 +640,8 @@ async fn purchase<V: Vendor, L: IntentLog>(
             // nothing was bought.
             run.memory.intents.remove(k);
             run.refusals.push(Refusal {
-                reason: "ReservationLost",
-                message: format!(
-                    "IntelePeer refused to purchase reservation {reservation_id} ({}): not available; planning again",
-                    numbers_text(numbers)
-                ),
+                kind: RefusalKind::ReservationLost,
+                message: text::reservation_lost(reservation_id, numbers),
             });
             Ok(())
         }
@@ -650,11 +660,8 @@ async fn purchase<V: Vendor, L: IntentLog>(
             // the inventory decides (the planner may send the same purchase
             // again while the reservation is live: bought at most once).
             run.refusals.push(Refusal {
-                reason: "PurchaseUnconfirmed",
-                message: format!(
-                    "no answer to {attempt} of reservation {reservation_id} ({}): {e}; waiting for the inventory to show the numbers (never bought twice)",
-                    numbers_text(numbers)
-                ),
+                kind: RefusalKind::PurchaseUnconfirmed,
+                message: text::purchase_unanswered(reservation_id, numbers, retry, &e),
             });
             Err(vendor_error(job, e))
         }
@@ -722,11 +729,8 @@ async fn change_package<V: Vendor, L: IntentLog>(
         Err(e @ (intelepeer::Error::ConflictingOrder | intelepeer::Error::Conflict { .. })) => {
             run.memory.intents.remove(k);
             run.refusals.push(Refusal {
-                reason: "OrderConflict",
-                message: format!(
-                    "IntelePeer refused to move {} to package {package}: {e}; a later listing re-plans it",
-                    numbers_text(numbers)
-                ),
+                kind: RefusalKind::OrderConflict,
+                message: text::move_conflict(package, numbers, &e),
             });
             Ok(())
         }
@@ -756,7 +760,6 @@ async fn disconnect<V: Vendor, L: IntentLog>(
         request = request.notes(notes.clone());
     }
     run.sent = true;
-    let text = numbers_text(numbers);
     match vendor.disconnect(&request).await {
         Ok(order_id) => {
             run.memory.intents[k].order_id = Some(order_id);
@@ -769,29 +772,23 @@ async fn disconnect<V: Vendor, L: IntentLog>(
         Err(intelepeer::Error::AlreadyPendingDisconnect) => {
             // Already leaving: the intent stays until the listing shows them gone.
             run.refusals.push(Refusal {
-                reason: "AlreadyDisconnecting",
-                message: format!(
-                    "{text}: already pending disconnect at IntelePeer; waiting for the inventory"
-                ),
+                kind: RefusalKind::AlreadyDisconnecting,
+                message: text::already_disconnecting(numbers),
             });
             Ok(())
         }
         Err(intelepeer::Error::NotAssigned) => {
             run.refusals.push(Refusal {
-                reason: "NotAssigned",
-                message: format!(
-                    "IntelePeer says {text} is not assigned to the account; the next complete listing settles it"
-                ),
+                kind: RefusalKind::NotAssigned,
+                message: text::not_assigned(numbers),
             });
             Ok(())
         }
         Err(e @ (intelepeer::Error::ConflictingOrder | intelepeer::Error::Conflict { .. })) => {
             run.memory.intents.remove(k);
             run.refusals.push(Refusal {
-                reason: "OrderConflict",
-                message: format!(
-                    "IntelePeer refused to disconnect {text}: {e}; a later listing re-plans it"
-                ),
+                kind: RefusalKind::OrderConflict,
+                message: text::disconnect_conflict(numbers, &e),
             });
             Ok(())
         }
@@ -802,15 +799,8 @@ async fn disconnect<V: Vendor, L: IntentLog>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{n, npa, pkg, set_id};
     use std::sync::Mutex;
-
-    fn n(s: &str) -> E164 {
-        E164::parse(s).expect("number")
-    }
-
-    fn pkg(id: u64) -> PackageId {
-        PackageId::new(id).expect("package")
-    }
 
     /// Scripted vendor: answers from queues, records calls in order.
     #[derive(Default)]
@@ -917,10 +907,7 @@ mod tests {
     }
 
     fn ids() -> SetId {
-        SetId {
-            namespace: "t".into(),
-            name: "s".into(),
-        }
+        set_id("t", "s")
     }
 
     fn run<F: Future>(f: F) -> F::Output {
@@ -1021,7 +1008,7 @@ mod tests {
         assert!(out.memory.unavailable.contains_key(&n("+18005550100")));
         assert_eq!(out.memory.intents.len(), 1);
         assert_eq!(out.memory.intents[0].kind, IntentKind::Move);
-        assert_eq!(out.refusals[0].reason, "NumberUnavailable");
+        assert_eq!(out.refusals[0].kind, RefusalKind::NumberUnavailable);
         assert_eq!(*vendor.calls.lock().expect("lock"), ["reserve 1", "move"]);
     }
 
@@ -1149,7 +1136,7 @@ mod tests {
         assert!(out.error.is_some());
         assert_eq!(out.memory.intents[0].kind, IntentKind::Purchase);
         assert_eq!(out.memory.intents[0].order_id, None);
-        assert_eq!(out.refusals[0].reason, "PurchaseUnconfirmed");
+        assert_eq!(out.refusals[0].kind, RefusalKind::PurchaseUnconfirmed);
     }
 
     /// A Purchase intent whose answer was never recorded, last sent at the
@@ -1247,7 +1234,7 @@ mod tests {
             "the reservation is spent: not sent again"
         );
         assert!(out.memory.unavailable.is_empty());
-        assert_eq!(out.refusals[0].reason, "PurchaseUnconfirmed");
+        assert_eq!(out.refusals[0].kind, RefusalKind::PurchaseUnconfirmed);
         assert!(
             out.refusals[0].message.contains("never reserved again"),
             "{}",
@@ -1282,7 +1269,7 @@ mod tests {
         ));
         assert!(out.error.is_none());
         assert!(out.memory.intents.is_empty());
-        assert_eq!(out.refusals[0].reason, "ReservationLost");
+        assert_eq!(out.refusals[0].kind, RefusalKind::ReservationLost);
     }
 
     #[test]
@@ -1339,7 +1326,7 @@ mod tests {
         let action = Action::Acquire {
             package: pkg(7),
             count: 2,
-            filter: Match::Npa(vec![intelepeer::Npa::new(888).expect("npa")]),
+            filter: Match::Npa(vec![npa(888)]),
             sequential: false,
         };
         let out = run(execute(
@@ -1375,7 +1362,7 @@ mod tests {
             Memory::default(),
         ));
         assert!(out.error.is_none());
-        assert_eq!(out.refusals[0].reason, "PoolExhausted");
+        assert_eq!(out.refusals[0].kind, RefusalKind::PoolExhausted);
         assert!(out.memory.intents.is_empty());
         assert!(!out.sent);
     }
@@ -1405,8 +1392,14 @@ mod tests {
             Memory::default(),
         ));
         assert!(out.error.is_none());
-        let reasons: Vec<&str> = out.refusals.iter().map(|r| r.reason).collect();
-        assert_eq!(reasons, ["AlreadyDisconnecting", "OrderConflict"]);
+        let kinds: Vec<RefusalKind> = out.refusals.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                RefusalKind::AlreadyDisconnecting,
+                RefusalKind::OrderConflict
+            ]
+        );
         assert_eq!(
             out.memory.intents.len(),
             1,
@@ -1437,7 +1430,7 @@ mod tests {
     #[test]
     fn pool_queries_ask_for_enough_and_picks_keep_runs_whole() {
         let claimed: BTreeSet<E164> = [n("+18885550101"), n("+18005550100")].into();
-        let npa888 = Match::Npa(vec![intelepeer::Npa::new(888).expect("npa")]);
+        let npa888 = Match::Npa(vec![npa(888)]);
         let q = pool_query(&npa888, 2, false, &claimed);
         assert_eq!(q.page_size, Some(3), "one claimed 888 number may come back");
         let q = pool_query(&npa888, 200, false, &claimed);
@@ -1461,12 +1454,24 @@ mod tests {
     }
 
     #[test]
-    fn long_number_lists_are_shortened() {
-        let numbers: Vec<E164> = (0..7).map(|i| n(&format!("+1800555010{i}"))).collect();
+    fn only_refusals_that_contradict_the_listing_disprove_the_inventory() {
+        use RefusalKind::*;
+        let disproving: Vec<RefusalKind> = [
+            NumberUnavailable,
+            PoolExhausted,
+            ReservationLost,
+            PurchaseUnconfirmed,
+            OrderConflict,
+            AlreadyDisconnecting,
+            NotAssigned,
+        ]
+        .into_iter()
+        .filter(|k| k.disproves_inventory())
+        .collect();
         assert_eq!(
-            numbers_text(&numbers),
-            "+18005550100, +18005550101, +18005550102, +18005550103, +18005550104 and 2 more"
+            disproving,
+            [OrderConflict, AlreadyDisconnecting, NotAssigned]
         );
-        assert_eq!(numbers_text(&numbers[..1]), "+18005550100");
+        assert_eq!(AlreadyDisconnecting.as_str(), "AlreadyDisconnecting");
     }
 }

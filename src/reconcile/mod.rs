@@ -46,11 +46,12 @@ use crate::inventory::Snapshot;
 
 use crate::accounts::VendorIdentity;
 use crate::context::Context;
-use crate::convert;
 use crate::crd::{PolicyMode, TollFreeNumberSet, TollFreeNumberSetStatus};
 use crate::error::Error;
+use crate::status::conditions::{Failure, FailureReason};
+use crate::status::{self, Findings, text};
+use crate::{memory, spec};
 use execute::{IntentLog, Job};
-use record::{EventSpec, Failure};
 
 /// Requeue after vendor mutations were sent: the next step (purchase after
 /// reserve, watching an order land) follows quickly.
@@ -169,17 +170,6 @@ pub fn backoff_remaining(
     }
     let left = until.checked_duration_since(at)?;
     (!left.is_zero()).then_some(left)
-}
-
-/// Whether a handled vendor refusal proves the inventory snapshot wrong, so
-/// that every set of the account should plan on a new listing: the vendor
-/// knows of an order the listing did not show (a conflicting order, a number
-/// already pending disconnect) or denies a number the listing showed.
-pub fn disproves_inventory(refusal: &str) -> bool {
-    matches!(
-        refusal,
-        "OrderConflict" | "AlreadyDisconnecting" | "NotAssigned"
-    )
 }
 
 /// What a reconcile decided.
@@ -408,7 +398,7 @@ impl Reconciler {
                 .remove(uid);
         }
         self.succeeded(obj);
-        if let Ok(id) = convert::set_id(obj) {
+        if let Ok(id) = spec::set_id(obj) {
             self.ctx.metrics.forget_set(&id);
         }
     }
@@ -421,7 +411,7 @@ impl Reconciler {
         current: Option<&TollFreeNumberSetStatus>,
         status: TollFreeNumberSetStatus,
     ) -> Result<TollFreeNumberSetStatus, Error> {
-        if current.is_some_and(|c| convert::eq_time_insensitive(c, &status)) {
+        if current.is_some_and(|c| status::eq_time_insensitive(c, &status)) {
             return Ok(status);
         }
         match record::apply_status(&self.ctx.client, obj, &status).await {
@@ -448,15 +438,8 @@ impl Reconciler {
 
     async fn report(&self, obj: &TollFreeNumberSet, f: &Failure) {
         let prev = obj.status.as_ref();
-        let status = convert::status_for_failure(
-            prev,
-            f.reason,
-            &f.message,
-            f.stalled,
-            obj.metadata.generation,
-            Timestamp::now(),
-        );
-        let events = record::condition_events(prev, &status);
+        let status = status::status_for_failure(prev, f, obj.metadata.generation, Timestamp::now());
+        let events = record::condition_events(prev, &status, f.reason.into());
         if let Err(w) = self.write(obj, prev, status).await {
             tracing::warn!(set = %key(obj), error = %w.report(), "cannot record a failure in status");
         }
@@ -469,9 +452,9 @@ impl Reconciler {
         let ctx = &self.ctx;
         let resync = ctx.settings.resync_interval;
         let obj = self.journal.overlay(obj);
-        let id = convert::set_id(&obj).map_err(|e| Error::Executor {
-            set: key(&obj),
-            reason: e.to_string(),
+        let id = spec::set_id(&obj).map_err(|source| Error::Unidentified {
+            key: key(&obj),
+            source,
         })?;
         let deleting = obj.metadata.deletion_timestamp.is_some();
 
@@ -479,22 +462,11 @@ impl Reconciler {
         // it go, without a vendor call (DESIGN.md §3.8).
         if deleting && (obj.spec.suspend || obj.spec.policy.disconnect == PolicyMode::Deny) {
             let why = if obj.spec.suspend {
-                "the set is suspended: released without touching its numbers"
+                text::RELEASED_SUSPENDED
             } else {
-                "policy.disconnect is Deny: its numbers stay in the account"
+                text::RELEASED_RETAINED
             };
-            record::publish(
-                ctx,
-                &self.events,
-                &obj,
-                &[EventSpec {
-                    warning: false,
-                    reason: "Released".into(),
-                    action: "Cleanup",
-                    note: why.into(),
-                }],
-            )
-            .await;
+            record::publish(ctx, &self.events, &obj, &[record::released_event(why)]).await;
             return Ok(Outcome {
                 requeue: resync,
                 release: true,
@@ -516,22 +488,21 @@ impl Reconciler {
         let generation = obj.metadata.generation;
         let now = Timestamp::now();
 
-        let this = match convert::set_input(&obj, convert::approved_hash(&obj)) {
+        let this = match spec::set_input(&obj, spec::approved_hash(&obj)) {
             Ok(input) => input,
             Err(e) => {
                 self.report(
                     &obj,
                     &Failure {
-                        reason: record::INVALID_SPEC,
+                        reason: FailureReason::InvalidSpec,
                         message: e.to_string(),
-                        stalled: true,
                     },
                 )
                 .await;
                 return Ok(Outcome {
                     requeue: resync,
                     release: false,
-                    waiting_for: format!("a valid spec ({e})"),
+                    waiting_for: text::waiting_for_valid_spec(&e),
                 });
             }
         };
@@ -569,7 +540,7 @@ impl Reconciler {
             inventory: snapshot.inventory.clone(),
             last_good_count: snapshot
                 .last_good_count
-                .or_else(|| convert::last_good_count(prev.as_ref())),
+                .or_else(|| memory::last_good_count(prev.as_ref())),
         };
         let account_name = account.key.to_string();
         if self.unowned.stale(&account_name, &snapshot, &input) {
@@ -577,9 +548,8 @@ impl Reconciler {
                 .set_unowned(&account_name, tollfree_plan::plan(&input).unowned);
         }
         let Some(set_plan) = tollfree_plan::plan_one(&input, &id) else {
-            return Err(Error::Executor {
+            return Err(Error::NoPlan {
                 set: id.to_string(),
-                reason: "the planner returned no plan for the set".into(),
             });
         };
         let inventory_count = tollfree_plan::inventory_check(&input)
@@ -629,27 +599,30 @@ impl Reconciler {
         if executed
             .refusals
             .iter()
-            .any(|r| disproves_inventory(r.reason))
+            .any(|r| r.kind.disproves_inventory())
         {
             ctx.inventory.invalidate(&account.key);
         }
 
         // 4. Record.
         let failure = executed.error.as_ref().and_then(record::classify);
-        let status = record::compute_status(
-            prev.as_ref(),
-            &this,
-            &set_plan,
-            &executed.memory,
-            generation,
-            now,
-            failure.as_ref(),
+        let found = Findings {
+            input: &this,
+            plan: &set_plan,
+            memory: &executed.memory,
+            failure: failure.as_ref(),
             inventory_count,
-        );
-        let mut events: Vec<EventSpec> = executed.done.iter().map(record::done_event).collect();
+        };
+        let status = status::compute_status(prev.as_ref(), &found, generation, now);
+        let mut events: Vec<record::EventSpec> =
+            executed.done.iter().map(record::done_event).collect();
         events.extend(executed.refusals.iter().map(record::refusal_event));
         events.extend(record::hold_events(prev.as_ref(), &status));
-        events.extend(record::condition_events(prev.as_ref(), &status));
+        events.extend(record::condition_events(
+            prev.as_ref(),
+            &status,
+            found.reason(),
+        ));
         let written = self.write(&obj, current.as_ref(), status).await;
         record::publish(ctx, &self.events, &obj, &events).await;
         record::count_orders(ctx, &id.namespace, &executed.done);
@@ -689,16 +662,15 @@ struct StatusLog<'a> {
 
 impl IntentLog for StatusLog<'_> {
     async fn write_ahead(&mut self, memory: &Memory) -> Result<(), Error> {
-        let status = record::compute_status(
-            self.prev,
-            self.input,
-            self.plan,
+        let found = Findings {
+            input: self.input,
+            plan: self.plan,
             memory,
-            self.obj.metadata.generation,
-            self.now,
-            None,
-            self.inventory_count,
-        );
+            failure: None,
+            inventory_count: self.inventory_count,
+        };
+        let status =
+            status::compute_status(self.prev, &found, self.obj.metadata.generation, self.now);
         // Never skipped: the intent must be durable before the call.
         let stored = record::apply_status(&self.reconciler.ctx.client, self.obj, &status).await;
         match stored {
@@ -724,35 +696,15 @@ pub fn sets_using_secret<'a>(
         .filter(|s| {
             s.metadata.namespace.as_deref() == Some(namespace) && s.spec.account_ref.name == name
         })
-        .filter_map(|s| convert::set_id(s).ok())
+        .filter_map(|s| spec::set_id(s).ok())
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollfree_plan::{Action, Held, Intent, Reason};
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().expect("timestamp")
-    }
-
-    fn plan(held: Vec<Held>) -> SetPlan {
-        SetPlan {
-            id: SetId {
-                namespace: "t".into(),
-                name: "s".into(),
-            },
-            actions: vec![],
-            held,
-            hash: String::new(),
-            numbers: vec![],
-            reason: Reason::Converged,
-            message: String::new(),
-            memory: Memory::default(),
-            release: false,
-        }
-    }
+    use crate::fixtures::{quiet_plan as plan, set_id, ts};
+    use tollfree_plan::{Action, Held, Intent};
 
     fn order(kind: IntentKind, started: Timestamp) -> Intent {
         execute::new_intent(kind, vec![], None, started)
@@ -881,10 +833,7 @@ mod tests {
             Duration::from_secs(60),
             "a longer Retry-After wins"
         );
-        r.secret_changed(&SetId {
-            namespace: "a".into(),
-            name: "one".into(),
-        });
+        r.secret_changed(&set_id("a", "one"));
         assert_eq!(r.in_backoff(&obj), None, "a Secret change reacts at once");
         assert_eq!(r.failed(&obj, None), BACKOFF_START * 4, "the count is kept");
         assert!(r.in_backoff(&obj).is_some());
@@ -893,14 +842,7 @@ mod tests {
     }
 
     fn set(ns: &str, name: &str, secret: &str) -> TollFreeNumberSet {
-        let mut s: TollFreeNumberSet = serde_json::from_value(serde_json::json!({
-            "apiVersion": "tollfree.dev/v1alpha1", "kind": "TollFreeNumberSet",
-            "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{name}"), "resourceVersion": "1"},
-            "spec": {"accountRef": {"name": secret}, "packages": [{"packageID": 1, "numbers": ["+18885550100"]}]}
-        }))
-        .expect("set");
-        s.status = None;
-        s
+        crate::fixtures::set(ns, name, secret, "+18885550100")
     }
 
     #[test]
@@ -944,19 +886,19 @@ mod tests {
         let stale = set("a", "one", "acct");
         let mut stored = stale.clone();
         stored.metadata.resource_version = Some("2".into());
-        let mut intent = convert::status_from_plan(
-            None,
-            &convert::set_input(&stale, None).expect("input"),
-            &SetPlan {
-                memory: Memory {
-                    intents: vec![order(IntentKind::Purchase, ts("2025-01-01T00:00:00Z"))],
-                    ..Memory::default()
-                },
-                ..plan(vec![])
-            },
-            Some(1),
-            ts("2025-01-01T00:00:00Z"),
-        );
+        let input = spec::set_input(&stale, None).expect("input");
+        let in_flight = Memory {
+            intents: vec![order(IntentKind::Purchase, ts("2025-01-01T00:00:00Z"))],
+            ..Memory::default()
+        };
+        let found = Findings {
+            input: &input,
+            plan: &plan(vec![]),
+            memory: &in_flight,
+            failure: None,
+            inventory_count: None,
+        };
+        let mut intent = status::compute_status(None, &found, Some(1), ts("2025-01-01T00:00:00Z"));
         intent.desired = 7;
         stored.status = Some(intent);
         r.journal.wrote(&stored);

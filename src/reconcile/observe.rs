@@ -9,7 +9,7 @@
 //!   — its Secret cannot be read (its account is unknown) or its spec or
 //!   status does not convert — is still planned *around*: it takes part in
 //!   every account's plan as a claims-only participant
-//!   ([`SetInput::claims_only`], [`convert::salvage`]), so that nothing it
+//!   ([`SetInput::claims_only`], [`spec::salvage`]), so that nothing it
 //!   declares or owns counts as unowned (DESIGN.md §3.1–3.2);
 //! - the account's **inventory** from the shared per-account cache: listed
 //!   after the set's latest mutation (and young) when the set has orders in
@@ -28,10 +28,10 @@ use tollfree_plan::{Memory, SetId, SetInput};
 
 use crate::accounts::{Account, VendorIdentity};
 use crate::context::{Context, VendorClient};
-use crate::convert::{self, SpecError};
 use crate::crd::TollFreeNumberSet;
 use crate::error::Error;
 use crate::inventory::Snapshot;
+use crate::spec::{self, SpecError};
 
 /// How old an inventory snapshot may be while a set has orders in flight (or
 /// is being deleted): a completed order should show within seconds.
@@ -134,7 +134,7 @@ pub struct Peers {
 /// (as told by `identity_of(namespace, secret name)`), except `this`, and
 /// parses them for the planner. Sets whose identity is unknown may be of the
 /// account: they are claims-only participants, as are sets of the account (or
-/// of an unknown one) that do not parse (with what [`convert::salvage`]
+/// of an unknown one) that do not parse (with what [`spec::salvage`]
 /// recovers). Sets of another known account are left out. Pure: the caller
 /// resolves identities first.
 pub fn select_peers<'a>(
@@ -145,7 +145,7 @@ pub fn select_peers<'a>(
 ) -> Peers {
     let mut peers = Peers::default();
     for obj in sets {
-        let Ok(id) = convert::set_id(obj) else {
+        let Ok(id) = spec::set_id(obj) else {
             continue;
         };
         if &id == this {
@@ -156,14 +156,14 @@ pub fn select_peers<'a>(
             Some(_) => true,
             None => false,
         };
-        match convert::set_input(obj, convert::approved_hash(obj)) {
+        match spec::set_input(obj, spec::approved_hash(obj)) {
             Ok(input) if known => peers.sets.push(input),
             Ok(input) => {
                 peers.sets.push(input.claims_only());
                 peers.unresolved.push(id);
             }
             Err(e) => {
-                peers.sets.extend(convert::salvage(obj));
+                peers.sets.extend(spec::salvage(obj));
                 if !known {
                     peers.unresolved.push(id.clone());
                 }
@@ -243,38 +243,8 @@ pub async fn peers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{AccountRef, PackageEntry, TollFreeNumberSetSpec};
+    use crate::fixtures::{set, set_id as id};
     use crate::reconcile::execute::new_intent;
-
-    fn set(ns: &str, name: &str, secret: &str, number: &str) -> TollFreeNumberSet {
-        let mut s = TollFreeNumberSet::new(
-            name,
-            TollFreeNumberSetSpec {
-                account_ref: AccountRef {
-                    name: secret.into(),
-                },
-                packages: vec![PackageEntry {
-                    package_id: 30744,
-                    numbers: vec![number.into()],
-                    acquire: None,
-                }],
-                order_defaults: Default::default(),
-                policy: Default::default(),
-                disconnect_grace_period: None,
-                limits: Default::default(),
-                suspend: false,
-            },
-        );
-        s.metadata.namespace = Some(ns.into());
-        s
-    }
-
-    fn id(ns: &str, name: &str) -> SetId {
-        SetId {
-            namespace: ns.into(),
-            name: name.into(),
-        }
-    }
 
     /// demo in `telecom` and `billing` (different Secret names), other in `lab`.
     fn identity_of(ns: &str, secret: &str) -> Option<VendorIdentity> {

@@ -1,11 +1,12 @@
 //! Record: the set's status, Events and metrics after a reconcile.
 //!
-//! Compute, then send (linkerd's `k8s/status`): [`compute_status`],
-//! [`classify`] and the `*_events` functions are pure; [`apply_status`] and
-//! [`publish`] are the thin senders. The status is written by server-side
-//! apply to the status subresource with field manager `tollfree-operator`,
-//! and skipped when nothing but timestamps changed
-//! ([`convert::eq_time_insensitive`]).
+//! Compute, then send (linkerd's `k8s/status`): the status is computed by
+//! [`crate::status::compute_status`]; [`classify`] and the `*_events`
+//! functions are pure; [`apply_status`] and [`publish`] are the thin senders.
+//! The status is written by server-side apply to the status subresource with
+//! field manager `tollfree-operator`, and skipped when nothing but timestamps
+//! changed ([`crate::status::eq_time_insensitive`]). Event notes come from
+//! [`crate::status::text`].
 //!
 //! Events:
 //! - **Normal** for every vendor mutation: `Reserved`, `Purchased`, `Moved`,
@@ -28,70 +29,44 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource};
-use tollfree_plan::{IntentKind, Memory, NumberState, SetInput, SetPlan};
+use tollfree_plan::{IntentKind, Memory, NumberState, SetPlan};
 
 use crate::context::{CONTROLLER_NAME, Context};
-use crate::convert::{self, READY, RECONCILING, STALLED};
 use crate::crd::{ActionKind, HoldKind, PlannedAction, TollFreeNumberSet, TollFreeNumberSetStatus};
 use crate::error::Error;
-use crate::reconcile::execute::{Done, Refusal, numbers_text};
-
-/// Condition reason: the account Secret is missing or unusable, or the vendor refused it.
-pub const CREDENTIALS_INVALID: &str = "CredentialsInvalid";
-/// Condition reason: the vendor's trial limit blocks purchases (402).
-pub const TRIAL_LIMIT: &str = "TrialLimit";
-/// Condition reason: the spec (or the memory in status) cannot be planned.
-pub const INVALID_SPEC: &str = "InvalidSpec";
-/// Condition reason: the vendor refused a request for a reason a person must look at.
-pub const VENDOR_REJECTED: &str = "VendorRejected";
-/// Condition reason: the vendor could not be reached or answered 5xx/429; retried with backoff.
-pub const VENDOR_UNAVAILABLE: &str = "VendorUnavailable";
-/// Condition reason: the inventory listing could not be read consistently; retried with backoff.
-pub const INVENTORY_UNREADABLE: &str = "InventoryUnreadable";
-
-/// A failure outside the plan, as the set's conditions report it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// The condition reason.
-    pub reason: &'static str,
-    /// One line for a person.
-    pub message: String,
-    /// A person must act (`Stalled`), rather than the operator retrying (`Reconciling`).
-    pub stalled: bool,
-}
+use crate::reconcile::execute::{Done, Refusal, RefusalKind};
+use crate::status::conditions::{ConditionReason, ConditionType, Failure, FailureReason};
+use crate::status::text;
 
 /// What a failed reconcile tells the user, if anything: bad credentials and
 /// the trial limit stall the set, an unreachable vendor keeps it Reconciling.
 /// Kubernetes API failures and races the operator resolves on its own
 /// return `None` (the status is left as it is).
 pub fn classify(e: &Error) -> Option<Failure> {
-    let stalled = |reason, message: String| {
-        Some(Failure {
-            reason,
-            message,
-            stalled: true,
-        })
-    };
+    let failure = |reason, message: String| Some(Failure { reason, message });
     match e {
-        Error::SecretNotFound { namespace, name } => stalled(
-            CREDENTIALS_INVALID,
-            format!(
-                "secret {namespace}/{name} not found: create it in namespace {namespace} with keys 'username' and 'password' (or 'token')"
-            ),
+        Error::SecretNotFound { namespace, name } => failure(
+            FailureReason::CredentialsInvalid,
+            text::secret_not_found(namespace, name),
         ),
         Error::SecretMissingKey { .. } | Error::SecretInvalid { .. } => {
-            stalled(CREDENTIALS_INVALID, e.to_string())
+            failure(FailureReason::CredentialsInvalid, e.to_string())
         }
         _ => {
             let source = e.vendor_source()?;
             use intelepeer::Error as V;
             match source {
-                V::Unauthorized | V::SessionExpired => stalled(CREDENTIALS_INVALID, e.report()),
+                V::Unauthorized | V::SessionExpired => {
+                    failure(FailureReason::CredentialsInvalid, e.report())
+                }
                 V::TrialLimitRealized { .. }
                 | V::TrialLimitExceeded { .. }
-                | V::PaymentRequired { .. } => stalled(TRIAL_LIMIT, source.to_string()),
+                | V::PaymentRequired { .. } => {
+                    failure(FailureReason::TrialLimit, source.to_string())
+                }
                 V::NotAvailable
                 | V::ConflictingOrder
                 | V::AlreadyPendingDisconnect
@@ -99,54 +74,14 @@ pub fn classify(e: &Error) -> Option<Failure> {
                 V::RateLimited { .. }
                 | V::Server { .. }
                 | V::Timeout { .. }
-                | V::Transport { .. } => Some(Failure {
-                    reason: VENDOR_UNAVAILABLE,
-                    message: e.report(),
-                    stalled: false,
-                }),
-                V::Decode { .. } | V::Paging { .. } => Some(Failure {
-                    reason: INVENTORY_UNREADABLE,
-                    message: e.report(),
-                    stalled: false,
-                }),
-                _ => stalled(VENDOR_REJECTED, e.report()),
+                | V::Transport { .. } => failure(FailureReason::VendorUnavailable, e.report()),
+                V::Decode { .. } | V::Paging { .. } => {
+                    failure(FailureReason::InventoryUnreadable, e.report())
+                }
+                _ => failure(FailureReason::VendorRejected, e.report()),
             }
         }
     }
-}
-
-/// The status to record: the planner's verdict with the executor's `memory`
-/// (intents written and answered), the failure's conditions if one stopped
-/// the reconcile, and the size of a trusted listing.
-#[allow(clippy::too_many_arguments)]
-pub fn compute_status(
-    prev: Option<&TollFreeNumberSetStatus>,
-    input: &SetInput,
-    plan: &SetPlan,
-    memory: &Memory,
-    generation: Option<i64>,
-    now: Timestamp,
-    failure: Option<&Failure>,
-    inventory_count: Option<u64>,
-) -> TollFreeNumberSetStatus {
-    let plan = SetPlan {
-        memory: memory.clone(),
-        ..plan.clone()
-    };
-    let mut status = convert::status_from_plan(prev, input, &plan, generation, now);
-    if let Some(f) = failure {
-        let prev_conditions = prev.map_or(&[][..], |p| &p.conditions[..]);
-        status.conditions = convert::compute_conditions(
-            prev_conditions,
-            &convert::failure_conditions(f.reason, &f.message, f.stalled),
-            generation,
-            now,
-        );
-    }
-    if inventory_count.is_some() {
-        status.inventory_count = inventory_count;
-    }
-    status
 }
 
 /// Writes `status` to the set's status subresource by server-side apply
@@ -173,33 +108,131 @@ pub async fn apply_status(
     .map_err(|e| Error::kube(format!("writing the status of set {namespace}/{name}"), e))
 }
 
+/// The reason of an Event about a set (PascalCase, as `kubectl get events`
+/// shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventReason {
+    /// Numbers reserved.
+    Reserved,
+    /// A reservation purchased.
+    Purchased,
+    /// Numbers moved to another package.
+    Moved,
+    /// Numbers disconnected.
+    Disconnected,
+    /// A deleted set let go without a vendor call.
+    Released,
+    /// The set became Ready.
+    Ready,
+    /// Numbers leaving the spec under `disconnect: Deny` were kept and released.
+    Retained,
+    /// A held action: the policy is Deny.
+    Denied,
+    /// A held action: waiting for approval.
+    AwaitingApproval,
+    /// A held action: the inventory is not trusted for disconnects.
+    UnsafeInventory,
+    /// A held action: `spec.suspend`.
+    Suspended,
+    /// A held action: over the per-sync budget.
+    OverBudget,
+    /// A held action: inside the grace period.
+    GracePeriod,
+    /// A refusal the executor handled.
+    Refused(RefusalKind),
+    /// A condition reason a person should hear about (a stall, a failure).
+    Condition(ConditionReason),
+}
+
+impl EventReason {
+    /// The Event's `reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventReason::Reserved => "Reserved",
+            EventReason::Purchased => "Purchased",
+            EventReason::Moved => "Moved",
+            EventReason::Disconnected => "Disconnected",
+            EventReason::Released => "Released",
+            EventReason::Ready => "Ready",
+            EventReason::Retained => "Retained",
+            EventReason::Denied => "Denied",
+            EventReason::AwaitingApproval => "AwaitingApproval",
+            EventReason::UnsafeInventory => "UnsafeInventory",
+            EventReason::Suspended => "Suspended",
+            EventReason::OverBudget => "OverBudget",
+            EventReason::GracePeriod => "GracePeriod",
+            EventReason::Refused(kind) => kind.as_str(),
+            EventReason::Condition(reason) => reason.as_str(),
+        }
+    }
+}
+
+/// What the operator did or would do, as an Event's `action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventAction {
+    /// Reserve numbers.
+    Reserve,
+    /// Purchase a reservation.
+    Purchase,
+    /// Move numbers.
+    Move,
+    /// Disconnect numbers.
+    Disconnect,
+    /// Execute the plan (a handled refusal).
+    Execute,
+    /// Plan (a held action).
+    Plan,
+    /// Reconcile (a condition changed).
+    Reconcile,
+    /// Clean up a deleted set.
+    Cleanup,
+}
+
+impl EventAction {
+    /// The Event's `action`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventAction::Reserve => "Reserve",
+            EventAction::Purchase => "Purchase",
+            EventAction::Move => "Move",
+            EventAction::Disconnect => "Disconnect",
+            EventAction::Execute => "Execute",
+            EventAction::Plan => "Plan",
+            EventAction::Reconcile => "Reconcile",
+            EventAction::Cleanup => "Cleanup",
+        }
+    }
+}
+
 /// An Event to publish about the set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSpec {
     /// Normal or Warning.
     pub warning: bool,
-    /// PascalCase reason.
-    pub reason: String,
-    /// What the operator did or would do, PascalCase.
-    pub action: &'static str,
+    /// Why.
+    pub reason: EventReason,
+    /// What the operator did or would do.
+    pub action: EventAction,
     /// One line for a person.
     pub note: String,
 }
 
 impl EventSpec {
-    fn normal(reason: impl Into<String>, action: &'static str, note: String) -> Self {
+    /// A Normal Event.
+    pub fn normal(reason: EventReason, action: EventAction, note: String) -> Self {
         Self {
             warning: false,
-            reason: reason.into(),
+            reason,
             action,
             note,
         }
     }
 
-    fn warning(reason: impl Into<String>, action: &'static str, note: String) -> Self {
+    /// A Warning Event.
+    pub fn warning(reason: EventReason, action: EventAction, note: String) -> Self {
         Self {
             warning: true,
-            reason: reason.into(),
+            reason,
             action,
             note,
         }
@@ -208,64 +241,58 @@ impl EventSpec {
 
 /// The Normal Event of an accepted vendor mutation.
 pub fn done_event(done: &Done) -> EventSpec {
-    match done {
+    let (reason, action, note) = match done {
         Done::Reserved {
             package,
             numbers,
             reservation_id,
             until,
             acquired,
-        } => {
-            let found = if *acquired { " (found by search)" } else { "" };
-            let until = until.map_or(String::new(), |t| format!(" until {t}"));
-            EventSpec::normal(
-                "Reserved",
-                "Reserve",
-                format!(
-                    "reserved {}{found} for package {package}: reservation {reservation_id}{until}",
-                    numbers_text(numbers)
-                ),
-            )
-        }
+        } => (
+            EventReason::Reserved,
+            EventAction::Reserve,
+            text::reserved(*package, numbers, reservation_id, *until, *acquired),
+        ),
         Done::Purchased {
             package,
             numbers,
             order_id,
             reservation_id,
-        } => EventSpec::normal(
-            "Purchased",
-            "Purchase",
-            format!(
-                "ordered {} into package {package}: order {order_id} (reservation {reservation_id})",
-                numbers_text(numbers)
-            ),
+        } => (
+            EventReason::Purchased,
+            EventAction::Purchase,
+            text::purchased(*package, numbers, *order_id, reservation_id),
         ),
         Done::Moved {
             package,
             numbers,
             order_id,
-        } => EventSpec::normal(
-            "Moved",
-            "Move",
-            format!(
-                "ordered {} moved to package {package}: order {order_id}",
-                numbers_text(numbers)
-            ),
+        } => (
+            EventReason::Moved,
+            EventAction::Move,
+            text::moved(*package, numbers, *order_id),
         ),
-        Done::Disconnected { numbers, order_id } => EventSpec::normal(
-            "Disconnected",
-            "Disconnect",
-            format!(
-                "ordered {} disconnected: order {order_id}",
-                numbers_text(numbers)
-            ),
+        Done::Disconnected { numbers, order_id } => (
+            EventReason::Disconnected,
+            EventAction::Disconnect,
+            text::disconnected(numbers, *order_id),
         ),
-    }
+    };
+    EventSpec::normal(reason, action, note)
 }
 
 /// The Warning Event of a refusal the executor handled.
 pub fn refusal_event(refusal: &Refusal) -> EventSpec {
-    EventSpec::warning(refusal.reason, "Execute", refusal.message.clone())
+    EventSpec::warning(
+        EventReason::Refused(refusal.kind),
+        EventAction::Execute,
+        refusal.message.clone(),
+    )
+}
+
+/// The Normal Event of a deleted set let go at once (`why`: its note).
+pub fn released_event(why: &str) -> EventSpec {
+    EventSpec::normal(EventReason::Released, EventAction::Cleanup, why.to_owned())
 }
 
 fn held(status: Option<&TollFreeNumberSetStatus>) -> Vec<&PlannedAction> {
@@ -289,79 +316,73 @@ pub fn hold_events(
         .filter_map(|a| {
             let hold = a.hold?;
             let (reason, warning) = match hold {
-                HoldKind::Denied if a.action == ActionKind::Disconnect => ("Retained", false),
-                HoldKind::Denied => ("Denied", true),
-                HoldKind::AwaitingApproval => ("AwaitingApproval", true),
-                HoldKind::UnsafeInventory => ("UnsafeInventory", true),
-                HoldKind::Suspended => ("Suspended", false),
-                HoldKind::OverBudget => ("OverBudget", false),
-                HoldKind::GracePeriod => ("GracePeriod", false),
+                HoldKind::Denied if a.action == ActionKind::Disconnect => {
+                    (EventReason::Retained, false)
+                }
+                HoldKind::Denied => (EventReason::Denied, true),
+                HoldKind::AwaitingApproval => (EventReason::AwaitingApproval, true),
+                HoldKind::UnsafeInventory => (EventReason::UnsafeInventory, true),
+                HoldKind::Suspended => (EventReason::Suspended, false),
+                HoldKind::OverBudget => (EventReason::OverBudget, false),
+                HoldKind::GracePeriod => (EventReason::GracePeriod, false),
             };
             Some(EventSpec {
                 warning,
-                reason: reason.to_owned(),
-                action: "Plan",
+                reason,
+                action: EventAction::Plan,
                 note: a.message.clone(),
             })
         })
         .collect()
 }
 
-/// Stalled reasons a hold Event already explains.
-const HOLD_REASONS: [&str; 4] = [
-    "PolicyDenied",
-    "ApprovalPending",
-    "InventoryUnsafe",
-    "NumberUnavailable",
-];
-
-fn condition<'a>(
-    status: Option<&'a TollFreeNumberSetStatus>,
-    type_: &str,
-) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-    status.and_then(|s| s.condition(type_))
+fn condition(status: Option<&TollFreeNumberSetStatus>, type_: ConditionType) -> Option<&Condition> {
+    status.and_then(|s| s.condition(type_.as_str()))
 }
 
-/// Events for changed conditions: a Warning when the set becomes Stalled,
-/// or Reconciling because of a failure, for a reason no other Event explains;
-/// a Normal `Ready` when it becomes Ready.
+/// Events for changed conditions of `new`, whose conditions carry `reason`:
+/// a Warning when the set becomes Stalled for a reason no other Event
+/// explains, or Reconciling because of a failure the operator retries; a
+/// Normal `Ready` when it becomes Ready. A condition unchanged since `prev`
+/// (status, reason and message) is not announced again.
 pub fn condition_events(
     prev: Option<&TollFreeNumberSetStatus>,
     new: &TollFreeNumberSetStatus,
+    reason: ConditionReason,
 ) -> Vec<EventSpec> {
     let mut out = Vec::new();
-    let same = |type_: &str| {
+    let same = |type_| {
         let (a, b) = (condition(prev, type_), condition(Some(new), type_));
         matches!((a, b), (Some(a), Some(b)) if a.status == b.status && a.reason == b.reason && a.message == b.message)
     };
-    let failure_reasons = [VENDOR_UNAVAILABLE, INVENTORY_UNREADABLE];
-    if let Some(c) = condition(Some(new), STALLED)
-        && c.status == "True"
-        && !HOLD_REASONS.contains(&c.reason.as_str())
-        && !same(STALLED)
+    let is_true = |type_| condition(Some(new), type_).filter(|c| c.status == "True");
+    let warn = |c: &Condition| {
+        EventSpec::warning(
+            EventReason::Condition(reason),
+            EventAction::Reconcile,
+            c.message.clone(),
+        )
+    };
+    if let Some(c) = is_true(ConditionType::Stalled)
+        && !reason.is_explained_by_other_events()
+        && !same(ConditionType::Stalled)
     {
-        out.push(EventSpec::warning(
-            c.reason.clone(),
-            "Reconcile",
+        out.push(warn(c));
+    }
+    if let Some(c) = is_true(ConditionType::Reconciling)
+        && reason.is_retried_failure()
+        && !same(ConditionType::Reconciling)
+    {
+        out.push(warn(c));
+    }
+    if let Some(c) = is_true(ConditionType::Ready)
+        && condition(prev, ConditionType::Ready).is_none_or(|p| p.status != "True")
+    {
+        out.push(EventSpec::normal(
+            EventReason::Ready,
+            EventAction::Reconcile,
             c.message.clone(),
         ));
-    }
-    if let Some(c) = condition(Some(new), RECONCILING)
-        && c.status == "True"
-        && failure_reasons.contains(&c.reason.as_str())
-        && !same(RECONCILING)
-    {
-        out.push(EventSpec::warning(
-            c.reason.clone(),
-            "Reconcile",
-            c.message.clone(),
-        ));
-    }
-    if let Some(c) = condition(Some(new), READY)
-        && c.status == "True"
-        && condition(prev, READY).is_none_or(|p| p.status != "True")
-    {
-        out.push(EventSpec::normal("Ready", "Reconcile", c.message.clone()));
     }
     out
 }
@@ -424,7 +445,7 @@ pub async fn publish(ctx: &Context, log: &EventLog, obj: &TollFreeNumberSet, eve
     let api: Api<Event> = Api::namespaced(ctx.client.clone(), &namespace);
     for e in events {
         let now = Timestamp::now();
-        if !log.should_publish(&uid, &e.reason, &e.note, now) {
+        if !log.should_publish(&uid, e.reason.as_str(), &e.note, now) {
             continue;
         }
         let event = Event {
@@ -435,8 +456,8 @@ pub async fn publish(ctx: &Context, log: &EventLog, obj: &TollFreeNumberSet, eve
             },
             event_time: Some(MicroTime(now)),
             type_: Some(if e.warning { "Warning" } else { "Normal" }.to_owned()),
-            reason: Some(e.reason.clone()),
-            action: Some(e.action.to_owned()),
+            reason: Some(e.reason.as_str().to_owned()),
+            action: Some(e.action.as_str().to_owned()),
             note: Some(short_note(&e.note)),
             regarding: Some(reference.clone()),
             reporting_controller: Some(CONTROLLER_NAME.to_owned()),
@@ -444,7 +465,7 @@ pub async fn publish(ctx: &Context, log: &EventLog, obj: &TollFreeNumberSet, eve
             ..Event::default()
         };
         if let Err(err) = api.create(&kube::api::PostParams::default(), &event).await {
-            tracing::warn!(reason = %e.reason, error = %err, "cannot publish an Event");
+            tracing::warn!(reason = e.reason.as_str(), error = %err, "cannot publish an Event");
         }
     }
 }
@@ -482,11 +503,10 @@ pub fn count_orders(ctx: &Context, namespace: &str, done: &[Done]) {
 mod tests {
     use super::*;
     use crate::crd::PlanStatus;
-    use intelepeer::{E164, OrderId, PackageId};
-
-    fn n(s: &str) -> E164 {
-        E164::parse(s).expect("number")
-    }
+    use crate::fixtures::{n, pkg, rid};
+    use crate::status::conditions::{ConditionReason, Wanted, compute_conditions};
+    use crate::status::{planned_action, status_for_failure};
+    use intelepeer::OrderId;
 
     fn held_action(hold: HoldKind, message: &str) -> PlannedAction {
         PlannedAction {
@@ -523,7 +543,7 @@ mod tests {
         let first = with_plan(vec![denied.clone()]);
         let events = hold_events(None, &first);
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].reason, "Denied");
+        assert_eq!(events[0].reason, EventReason::Denied);
         assert!(events[0].warning);
         assert!(
             hold_events(Some(&first), &first).is_empty(),
@@ -536,7 +556,7 @@ mod tests {
         let second = with_plan(vec![denied, approval]);
         let events = hold_events(Some(&first), &second);
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].reason, "AwaitingApproval");
+        assert_eq!(events[0].reason, EventReason::AwaitingApproval);
         assert!(events[0].note.contains("tollfree.dev/approve=abc"));
     }
 
@@ -552,12 +572,12 @@ mod tests {
         let plan = tollfree_plan::Action::Disconnect {
             numbers: vec![n("+18003255821")],
         };
-        let retained = convert::planned_action(&plan, Some(&tollfree_plan::Hold::Denied), "");
+        let retained = planned_action(&plan, Some(&tollfree_plan::Hold::Denied), "");
         let status = with_plan(vec![retained]);
         let events = hold_events(None, &status);
         assert_eq!(events.len(), 1);
         let e = &events[0];
-        assert_eq!((e.reason.as_str(), e.warning), ("Retained", false));
+        assert_eq!((e.reason, e.warning), (EventReason::Retained, false));
         assert!(e.note.contains("+18003255821"), "{}", e.note);
         assert!(e.note.contains("retained"), "{}", e.note);
         assert!(
@@ -599,12 +619,12 @@ mod tests {
     #[test]
     fn mutation_events_name_numbers_and_orders() {
         let e = done_event(&Done::Purchased {
-            package: PackageId::new(24188).expect("pkg"),
+            package: pkg(24188),
             numbers: vec![n("+18885550100"), n("+18885550101")],
             order_id: OrderId(4711),
-            reservation_id: intelepeer::ReservationId::parse("ABC-1").expect("rid"),
+            reservation_id: rid("ABC-1"),
         });
-        assert_eq!(e.reason, "Purchased");
+        assert_eq!(e.reason, EventReason::Purchased);
         assert!(!e.warning);
         assert_eq!(
             e.note,
@@ -617,48 +637,72 @@ mod tests {
         assert_eq!(e.note, "ordered +18005550100 disconnected: order 9");
     }
 
-    fn failed(reason: &str, message: &str, stalled: bool) -> TollFreeNumberSetStatus {
-        convert::status_for_failure(
-            None,
+    /// The status of a failure, and the reason its conditions carry.
+    fn failed(reason: FailureReason, message: &str) -> (TollFreeNumberSetStatus, ConditionReason) {
+        let failure = Failure {
             reason,
-            message,
-            stalled,
-            Some(1),
-            Timestamp::UNIX_EPOCH,
-        )
+            message: message.into(),
+        };
+        let status = status_for_failure(None, &failure, Some(1), Timestamp::UNIX_EPOCH);
+        (status, reason.into())
     }
 
     #[test]
     fn a_stall_is_announced_when_its_reason_changes() {
-        let a = failed(CREDENTIALS_INVALID, "secret t/x not found", true);
-        let events = condition_events(None, &a);
+        use FailureReason::*;
+        let condition = |reason| EventReason::Condition(ConditionReason::Failure(reason));
+        let (a, ra) = failed(CredentialsInvalid, "secret t/x not found");
+        let events = condition_events(None, &a, ra);
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].reason, CREDENTIALS_INVALID);
+        assert_eq!(events[0].reason, condition(CredentialsInvalid));
+        assert_eq!(events[0].reason.as_str(), "CredentialsInvalid");
         assert!(events[0].warning);
-        assert!(condition_events(Some(&a), &a).is_empty());
-        let b = failed(TRIAL_LIMIT, "order blocked (402)", true);
-        assert_eq!(condition_events(Some(&a), &b)[0].reason, TRIAL_LIMIT);
-        let c = failed(VENDOR_UNAVAILABLE, "timeout", false);
-        assert_eq!(condition_events(Some(&b), &c)[0].reason, VENDOR_UNAVAILABLE);
+        assert!(condition_events(Some(&a), &a, ra).is_empty());
+        let (b, rb) = failed(TrialLimit, "order blocked (402)");
+        assert_eq!(
+            condition_events(Some(&a), &b, rb)[0].reason,
+            condition(TrialLimit)
+        );
+        let (c, rc) = failed(VendorUnavailable, "timeout");
+        assert_eq!(
+            condition_events(Some(&b), &c, rc)[0].reason,
+            condition(VendorUnavailable)
+        );
     }
 
     #[test]
-    fn becoming_ready_is_announced_once() {
-        let mut ready = TollFreeNumberSetStatus {
-            conditions: convert::compute_conditions(
+    fn a_stall_another_event_explains_is_not_announced_again() {
+        let reason = tollfree_plan::Reason::ApprovalPending;
+        let stalled = TollFreeNumberSetStatus {
+            conditions: compute_conditions(
                 &[],
-                &convert::plan_conditions(tollfree_plan::Reason::Converged, ""),
+                &Wanted::of_plan(reason, "waiting for approval"),
                 Some(1),
                 Timestamp::UNIX_EPOCH,
             ),
             ..Default::default()
         };
-        let events = condition_events(None, &ready);
+        assert!(condition_events(None, &stalled, reason.into()).is_empty());
+    }
+
+    #[test]
+    fn becoming_ready_is_announced_once() {
+        let converged = tollfree_plan::Reason::Converged;
+        let mut ready = TollFreeNumberSetStatus {
+            conditions: compute_conditions(
+                &[],
+                &Wanted::of_plan(converged, ""),
+                Some(1),
+                Timestamp::UNIX_EPOCH,
+            ),
+            ..Default::default()
+        };
+        let events = condition_events(None, &ready, converged.into());
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].reason, "Ready");
-        assert!(condition_events(Some(&ready.clone()), &ready).is_empty());
+        assert_eq!(events[0].reason, EventReason::Ready);
+        assert!(condition_events(Some(&ready.clone()), &ready, converged.into()).is_empty());
         ready.conditions.clear();
-        assert!(condition_events(None, &ready).is_empty());
+        assert!(condition_events(None, &ready, converged.into()).is_empty());
     }
 
     #[test]
@@ -668,7 +712,10 @@ mod tests {
             name: "acct".into(),
         };
         let f = classify(&missing).expect("reported");
-        assert_eq!((f.reason, f.stalled), (CREDENTIALS_INVALID, true));
+        assert_eq!(
+            (f.reason, f.reason.is_stalled()),
+            (FailureReason::CredentialsInvalid, true)
+        );
         assert!(
             f.message.contains("create it in namespace telecom"),
             "{}",
@@ -680,21 +727,33 @@ mod tests {
             source,
         };
         let f = classify(&vendor(intelepeer::Error::Unauthorized)).expect("reported");
-        assert_eq!((f.reason, f.stalled), (CREDENTIALS_INVALID, true));
+        assert_eq!(
+            (f.reason, f.reason.is_stalled()),
+            (FailureReason::CredentialsInvalid, true)
+        );
         let f = classify(&vendor(intelepeer::Error::TrialLimitRealized { limit: 5 }))
             .expect("reported");
-        assert_eq!((f.reason, f.stalled), (TRIAL_LIMIT, true));
+        assert_eq!(
+            (f.reason, f.reason.is_stalled()),
+            (FailureReason::TrialLimit, true)
+        );
         assert!(f.message.contains("limit of 5 seats"), "{}", f.message);
         let f = classify(&vendor(intelepeer::Error::Timeout {
             after: std::time::Duration::from_secs(30),
         }))
         .expect("reported");
-        assert_eq!((f.reason, f.stalled), (VENDOR_UNAVAILABLE, false));
+        assert_eq!(
+            (f.reason, f.reason.is_stalled()),
+            (FailureReason::VendorUnavailable, false)
+        );
         let f = classify(&vendor(intelepeer::Error::Invalid {
             message: "The 'serviceArea' parameter must match".into(),
         }))
         .expect("reported");
-        assert_eq!((f.reason, f.stalled), (VENDOR_REJECTED, true));
+        assert_eq!(
+            (f.reason, f.reason.is_stalled()),
+            (FailureReason::VendorRejected, true)
+        );
         assert!(classify(&vendor(intelepeer::Error::NotAvailable)).is_none());
 
         let listing = Error::Inventory {
@@ -703,7 +762,7 @@ mod tests {
         };
         assert_eq!(
             classify(&listing).expect("reported").reason,
-            CREDENTIALS_INVALID
+            FailureReason::CredentialsInvalid
         );
     }
 }

@@ -98,21 +98,32 @@ impl ControlPlane {
         let crd = crd.to_str().expect("utf-8 path");
         // Server-side: a large CRD does not fit in the client-side
         // last-applied annotation (256 KiB).
-        let steps: [&[&str]; 2] = [
-            &["apply", "--server-side", "--force-conflicts", "-f", crd],
-            &[
-                "wait",
-                "--for",
-                "condition=established",
-                "--timeout=60s",
-                &format!("crd/{CRD_NAME}"),
-            ],
+        let apply = ["apply", "--server-side", "--force-conflicts", "-f", crd];
+        let out = self.kubectl(&apply);
+        if !out.status.success() {
+            return Err(format!("kubectl {}: {}", apply.join(" "), describe(&out)));
+        }
+        // `kubectl wait` fails at once (rather than waiting) while the new CRD
+        // has no status conditions at all: ask again until it has them.
+        let crd_ref = format!("crd/{CRD_NAME}");
+        let wait = [
+            "wait",
+            "--for",
+            "condition=established",
+            "--timeout=60s",
+            &crd_ref,
         ];
-        for args in steps {
-            let out = self.kubectl(args);
-            if !out.status.success() {
-                return Err(format!("kubectl {}: {}", args.join(" "), describe(&out)));
+        let mut attempts = 0;
+        loop {
+            let out = self.kubectl(&wait);
+            if out.status.success() {
+                break;
             }
+            attempts += 1;
+            if attempts >= 50 {
+                return Err(format!("kubectl {}: {}", wait.join(" "), describe(&out)));
+            }
+            std::thread::sleep(Duration::from_millis(200));
         }
         let mut last = String::new();
         for _ in 0..60 {

@@ -12,7 +12,10 @@
 //! - [`TestSim`]: the IntelePeer simulator, in-process on its own runtime thread;
 //! - [`Operator`]: the built `tollfree-operator` binary as a child process whose
 //!   log is printed when the test fails;
-//! - [`wait_for`] / [`wait_until`]: polling with a deadline and a readable failure.
+//! - [`wait_for`] / [`wait_until`]: polling with a deadline and a readable failure;
+//! - [`EXAMPLE_SET`] / [`example_set`]: the canonical example manifest;
+//! - [`scenario`]: readers of sets (conditions, [`scenario::is_ready`]), the
+//!   ledger and Events, shared by the end-to-end tests.
 //!
 //! The control plane has no kube-controller-manager: namespaces never finish
 //! deleting, so test namespaces are left behind. That is harmless: the control
@@ -50,6 +53,25 @@ pub fn repo_root() -> &'static Path {
 /// A path relative to the repository root, e.g. `repo_path("deploy")`.
 pub fn repo_path(relative: &str) -> PathBuf {
     repo_root().join(relative)
+}
+
+/// The canonical example manifest, as a user applies it (README, `make run`):
+/// `deploy/examples/support-lines.yaml`, set `telecom/support-lines`.
+pub const EXAMPLE_SET: &str = include_str!("../../deploy/examples/support-lines.yaml");
+
+/// [`EXAMPLE_SET`] without its namespace (as JSON, which `kubectl apply`
+/// reads too), so that it can be applied into a test's own namespace.
+pub fn example_set() -> String {
+    let mut set: serde_json::Value = yaml_serde::from_str(EXAMPLE_SET).expect("the example parses");
+    let metadata = set
+        .get_mut("metadata")
+        .and_then(serde_json::Value::as_object_mut)
+        .expect("the example has metadata");
+    assert!(
+        metadata.remove("namespace").is_some(),
+        "the example names its namespace"
+    );
+    serde_json::to_string_pretty(&set).expect("JSON")
 }
 
 /// A short random lower-case suffix for names (namespaces, files).

@@ -381,6 +381,11 @@ pub fn condition_is(
         .is_some_and(|c| c.status == status && reason.is_none_or(|r| c.reason == r))
 }
 
+/// Whether the set is Ready for its current generation.
+pub fn is_ready(set: &TollFreeNumberSet) -> bool {
+    observed_current(set) && condition_is(set, "Ready", "True", None)
+}
+
 /// Whether the status describes the set's current generation.
 pub fn observed_current(set: &TollFreeNumberSet) -> bool {
     let observed = set.status.as_ref().and_then(|s| s.observed_generation);

@@ -253,38 +253,9 @@ impl FromStr for UserSpec {
     }
 }
 
-/// Why a duration such as `2s` could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{input}' is not a duration: expected e.g. 500ms, 2s, 30m, 24h or 1h30m")]
-pub struct DurationError {
-    /// The rejected input.
-    pub input: String,
-}
-
-/// Parses a non-negative duration in jiff's friendly format (`500ms`, `2s`,
-/// `30m`, `1h 30m`) or ISO 8601 (`PT2S`). A bare `0` means zero.
-pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
-    let trimmed = input.trim();
-    if trimmed == "0" {
-        return Ok(Duration::ZERO);
-    }
-    trimmed
-        .parse::<jiff::SignedDuration>()
-        .ok()
-        .and_then(|d| Duration::try_from(d).ok())
-        .ok_or_else(|| DurationError {
-            input: input.to_owned(),
-        })
-}
-
-/// Formats a duration the way [`parse_duration`] reads it (e.g. `1s 500ms`).
-pub fn format_duration(duration: Duration) -> String {
-    match jiff::SignedDuration::try_from(duration) {
-        Ok(d) if d.is_zero() => "0s".to_owned(),
-        Ok(d) => format!("{d:#}"),
-        Err(_) => format!("{}s", duration.as_secs()),
-    }
-}
+// Durations (flags, faults, the admin API) use the operator's one grammar:
+// Go durations such as 500ms, 2s, 30m, 24h, 1h30m (see the go-duration crate).
+pub use go_duration::{DurationError, format as format_duration, parse as parse_duration};
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 //!
 //! 1. [`manifests`]: read `-f FILE_OR_DIR` (recursively; multi-document YAML,
 //!    JSON); keep `TollFreeNumberSet`s and `Secret`s, skip other kinds.
-//! 2. Validate every set as admission would ([`crate::convert::set_input`]):
+//! 2. Validate every set as admission would ([`crate::spec::set_input`]):
 //!    a bad manifest is an error naming the file, the field and the value,
 //!    before any vendor call.
 //! 3. [`credentials`]: `--secret-file`, else the environment, else the Secret
@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use tollfree_plan::{PlanInput, SetInput};
 
 use crate::accounts::AccountKey;
-use crate::convert;
+use crate::{memory, spec};
 
 pub mod credentials;
 pub mod manifests;
@@ -248,7 +248,7 @@ pub async fn preview(
         let last_good_count = group
             .sets
             .iter()
-            .filter_map(|c| convert::last_good_count(c.loaded.object.status.as_ref()))
+            .filter_map(|c| memory::last_good_count(c.loaded.object.status.as_ref()))
             .max();
         let input = PlanInput {
             now,
@@ -293,7 +293,7 @@ fn validate(manifests: &Manifests) -> Result<Vec<Candidate>, PlanError> {
         .iter()
         .map(|loaded| {
             let object = &loaded.object;
-            convert::set_input(object, convert::approved_hash(object))
+            spec::set_input(object, spec::approved_hash(object))
                 .map(|input| Candidate {
                     loaded: loaded.clone(),
                     input,

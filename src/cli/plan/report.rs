@@ -68,6 +68,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tollfree_plan::{Action, Held, Hold, Inventory, Match, NumberState, Reason, SetInput, SetPlan};
 
+use crate::crd::{ActionKind, HoldKind};
+
 /// The version of the JSON document; bumped only on incompatible changes.
 pub const VERSION: u32 = 1;
 
@@ -157,9 +159,9 @@ pub struct SetReport {
 #[serde(rename_all = "camelCase")]
 pub struct ActionReport {
     /// `Reserve`, `Acquire`, `Purchase`, `Move` or `Disconnect`.
-    pub action: &'static str,
+    pub action: ActionKind,
     /// The policy that governs it: `purchase`, `move` or `disconnect`.
-    pub operation: &'static str,
+    pub operation: Operation,
     /// The target package.
     #[serde(rename = "packageID", skip_serializing_if = "Option::is_none")]
     pub package_id: Option<u64>,
@@ -208,7 +210,7 @@ pub struct HeldReport {
     pub action: ActionReport,
     /// `Denied`, `AwaitingApproval`, `Suspended`, `OverBudget`, `GracePeriod`
     /// or `UnsafeInventory`.
-    pub hold: &'static str,
+    pub hold: HoldKind,
     /// Why, for a person.
     pub reason: String,
     /// `GracePeriod`: when it ends.
@@ -278,9 +280,9 @@ impl Report {
         for set in &reports {
             for action in &set.actions {
                 match action.operation {
-                    "purchase" => summary.buy += action.size(),
-                    "move" => summary.r#move += action.size(),
-                    _ => summary.disconnect += action.size(),
+                    Operation::Purchase => summary.buy += action.size(),
+                    Operation::Move => summary.r#move += action.size(),
+                    Operation::Disconnect => summary.disconnect += action.size(),
                 }
             }
             summary.held += set.held.iter().map(|h| h.action.size()).sum::<usize>();
@@ -362,18 +364,43 @@ fn strings(numbers: &[E164]) -> Vec<String> {
     numbers.iter().map(ToString::to_string).collect()
 }
 
+/// The policy (`spec.policy`) that governs an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// `policy.purchase`: reserve, acquire, purchase.
+    Purchase,
+    /// `policy.move`.
+    Move,
+    /// `policy.disconnect`.
+    Disconnect,
+}
+
+impl Operation {
+    /// The policy field's name: `purchase`, `move` or `disconnect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Purchase => "purchase",
+            Operation::Move => "move",
+            Operation::Disconnect => "disconnect",
+        }
+    }
+}
+
 /// The policy that governs an action.
-pub fn operation(action: &Action) -> &'static str {
+pub fn operation(action: &Action) -> Operation {
     match action {
-        Action::Reserve { .. } | Action::Acquire { .. } | Action::Purchase { .. } => "purchase",
-        Action::Move { .. } => "move",
-        Action::Disconnect { .. } => "disconnect",
+        Action::Reserve { .. } | Action::Acquire { .. } | Action::Purchase { .. } => {
+            Operation::Purchase
+        }
+        Action::Move { .. } => Operation::Move,
+        Action::Disconnect { .. } => Operation::Disconnect,
     }
 }
 
 fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
     let mut out = ActionReport {
-        action: "",
+        action: ActionKind::Reserve,
         operation: operation(action),
         package_id: None,
         numbers: Vec::new(),
@@ -387,7 +414,6 @@ fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
     };
     match action {
         Action::Reserve { package, numbers } => {
-            out.action = "Reserve";
             out.package_id = Some(package.get());
             out.numbers = strings(numbers);
         }
@@ -397,7 +423,7 @@ fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
             filter,
             sequential,
         } => {
-            out.action = "Acquire";
+            out.action = ActionKind::Acquire;
             out.package_id = Some(package.get());
             out.count = Some(*count);
             match filter {
@@ -412,14 +438,14 @@ fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
             numbers,
             retry,
         } => {
-            out.action = "Purchase";
+            out.action = ActionKind::Purchase;
             out.package_id = Some(package.get());
             out.reservation_id = Some(reservation_id.to_string());
             out.numbers = strings(numbers);
             out.retry = retry.then_some(true);
         }
         Action::Move { package, numbers } => {
-            out.action = "Move";
+            out.action = ActionKind::Move;
             out.package_id = Some(package.get());
             out.numbers = strings(numbers);
             out.from = numbers
@@ -433,7 +459,7 @@ fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
                 .collect();
         }
         Action::Disconnect { numbers } => {
-            out.action = "Disconnect";
+            out.action = ActionKind::Disconnect;
             out.numbers = strings(numbers);
         }
     }
@@ -443,25 +469,26 @@ fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
 fn held_report(held: &Held, set: &SetInput, inventory: &Inventory) -> HeldReport {
     let action = action_report(&held.action, inventory);
     let op = action.operation;
+    let policy = op.as_str();
     let (hold, reason, until) = match &held.hold {
-        Hold::Denied if op == "disconnect" => (
-            "Denied",
+        Hold::Denied if op == Operation::Disconnect => (
+            HoldKind::Denied,
             "disconnect policy is Deny: the numbers stay in the account".to_owned(),
             None,
         ),
-        Hold::Denied => ("Denied", format!("{op} policy is Deny"), None),
+        Hold::Denied => (HoldKind::Denied, format!("{policy} policy is Deny"), None),
         Hold::AwaitingApproval => (
-            "AwaitingApproval",
-            format!("{op} policy is Approve: waiting for approval of the set's plan hash"),
+            HoldKind::AwaitingApproval,
+            format!("{policy} policy is Approve: waiting for approval of the set's plan hash"),
             None,
         ),
         Hold::Suspended => (
-            "Suspended",
+            HoldKind::Suspended,
             "spec.suspend is true: no vendor changes".to_owned(),
             None,
         ),
-        Hold::OverBudget if op == "disconnect" => (
-            "OverBudget",
+        Hold::OverBudget if op == Operation::Disconnect => (
+            HoldKind::OverBudget,
             format!(
                 "over maxDisconnectsPerSync ({}): continues in a later sync",
                 set.limits.max_disconnects_per_sync
@@ -469,7 +496,7 @@ fn held_report(held: &Held, set: &SetInput, inventory: &Inventory) -> HeldReport
             None,
         ),
         Hold::OverBudget => (
-            "OverBudget",
+            HoldKind::OverBudget,
             format!(
                 "over maxPurchasesPerSync ({}): continues in a later sync",
                 set.limits.max_purchases_per_sync
@@ -477,12 +504,12 @@ fn held_report(held: &Held, set: &SetInput, inventory: &Inventory) -> HeldReport
             None,
         ),
         Hold::Grace(until) => (
-            "GracePeriod",
+            HoldKind::GracePeriod,
             format!("inside disconnectGracePeriod until {until}"),
             Some(*until),
         ),
         Hold::UnsafeInventory(why) => (
-            "UnsafeInventory",
+            HoldKind::UnsafeInventory,
             format!("the inventory cannot be trusted for disconnects: {why}"),
             None,
         ),

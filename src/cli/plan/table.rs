@@ -21,6 +21,8 @@ use std::fmt::Write as _;
 use tollfree_plan::NumberState;
 
 use super::report::{ActionReport, Report, SetReport, Summary};
+use crate::crd::ActionKind;
+use crate::status::conditions::ConditionReason;
 
 /// Width of the first column (the longest word is `unavailable`).
 const WORD: usize = 11;
@@ -64,8 +66,12 @@ fn line(out: &mut String, word: &str, subject: &str, detail: &str) {
 fn render_set(out: &mut String, set: &SetReport) {
     let _ = writeln!(
         out,
-        "{}/{} ({}): {:?}: {}",
-        set.namespace, set.name, set.file, set.reason, set.message
+        "{}/{} ({}): {}: {}",
+        set.namespace,
+        set.name,
+        set.file,
+        ConditionReason::Plan(set.reason).as_str(),
+        set.message
     );
     if set.actions.is_empty() && set.held.is_empty() {
         line(out, "no changes", "", "");
@@ -87,7 +93,7 @@ fn render_set(out: &mut String, set: &SetReport) {
         for (subject, detail) in describe(&held.action) {
             let what = match held.action.action {
                 // "disconnect (disconnect from the account)" says it twice.
-                "Disconnect" => "disconnect".to_owned(),
+                ActionKind::Disconnect => "disconnect".to_owned(),
                 _ => format!("{} ({detail})", word(&held.action)),
             };
             line(out, "held", &subject, &format!("{what}: {}", held.reason));
@@ -124,9 +130,9 @@ fn render_set(out: &mut String, set: &SetReport) {
 /// The table's word for an action.
 fn word(action: &ActionReport) -> &'static str {
     match action.action {
-        "Move" => "move",
-        "Disconnect" => "disconnect",
-        _ => "buy",
+        ActionKind::Move => "move",
+        ActionKind::Disconnect => "disconnect",
+        ActionKind::Reserve | ActionKind::Acquire | ActionKind::Purchase => "buy",
     }
 }
 
@@ -134,7 +140,7 @@ fn word(action: &ActionReport) -> &'static str {
 fn describe(action: &ActionReport) -> Vec<(String, String)> {
     let package = action.package_id.unwrap_or(0);
     match action.action {
-        "Acquire" => {
+        ActionKind::Acquire => {
             let count = action.count.unwrap_or(0);
             let mut filter = Vec::new();
             if let Some(npas) = &action.npa {
@@ -156,10 +162,10 @@ fn describe(action: &ActionReport) -> Vec<(String, String)> {
                 ),
             )]
         }
-        "Reserve" => each(action, |_| {
+        ActionKind::Reserve => each(action, |_| {
             format!("reserve+purchase into package {package}")
         }),
-        "Purchase" => each(action, |_| {
+        ActionKind::Purchase => each(action, |_| {
             format!(
                 "{} reservation {} into package {package}",
                 if action.retry == Some(true) {
@@ -170,11 +176,11 @@ fn describe(action: &ActionReport) -> Vec<(String, String)> {
                 action.reservation_id.as_deref().unwrap_or("?")
             )
         }),
-        "Move" => each(action, |n| match action.from.get(n) {
+        ActionKind::Move => each(action, |n| match action.from.get(n) {
             Some(from) => format!("package {from} → {package}"),
             None => format!("to package {package}"),
         }),
-        _ => each(action, |_| "disconnect from the account".to_owned()),
+        ActionKind::Disconnect => each(action, |_| "disconnect from the account".to_owned()),
     }
 }
 
