@@ -23,6 +23,7 @@ die() { log "error: $*"; exit 1; }
 #   KIND local:  `go build` of the module in directory SOURCE of this repository
 #                (VERSION names the build; bump it when the source changes)
 TOOLS=(
+  "promtool module github.com/prometheus/prometheus/cmd/promtool v0.316.0"
 )
 
 row() { # NAME -> the table row

@@ -422,17 +422,27 @@ impl Reconciler {
         status: TollFreeNumberSetStatus,
     ) -> Result<TollFreeNumberSetStatus, Error> {
         if current.is_some_and(|c| convert::eq_time_insensitive(c, &status)) {
+            self.record_conditions(obj, &status);
             return Ok(status);
         }
         match record::apply_status(&self.ctx.client, obj, &status).await {
             Ok(stored) => {
                 self.journal.wrote(&stored);
-                Ok(stored.status.unwrap_or(status))
+                let stored = stored.status.unwrap_or(status);
+                self.record_conditions(obj, &stored);
+                Ok(stored)
             }
             // The journal keeps the last write known to be stored: a failed
             // write may not have landed, and the store's copy may still lag
             // that earlier write (hiding its intents could buy twice).
             Err(e) => Err(e),
+        }
+    }
+
+    /// Exports the conditions of a status known to be stored.
+    fn record_conditions(&self, obj: &TollFreeNumberSet, status: &TollFreeNumberSetStatus) {
+        if let Ok(id) = convert::set_id(obj) {
+            self.ctx.metrics.record_conditions(&id, &status.conditions);
         }
     }
 
@@ -653,7 +663,13 @@ impl Reconciler {
         let written = self.write(&obj, current.as_ref(), status).await;
         record::publish(ctx, &self.events, &obj, &events).await;
         record::count_orders(ctx, &id.namespace, &executed.done);
-        record::record_metrics(ctx, &set_plan, &executed.memory);
+        record::record_metrics(
+            ctx,
+            &account_name,
+            &set_plan,
+            &executed.memory,
+            &snapshot.inventory,
+        );
         for d in &executed.done {
             tracing::info!(set = %id, event = ?record::done_event(d).note, "vendor mutation accepted");
         }

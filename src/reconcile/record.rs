@@ -30,12 +30,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource};
-use tollfree_plan::{IntentKind, Memory, NumberState, SetInput, SetPlan};
+use tollfree_plan::{IntentKind, Inventory, Memory, NumberState, SetInput, SetPlan};
 
 use crate::context::{CONTROLLER_NAME, Context};
 use crate::convert::{self, READY, RECONCILING, STALLED};
 use crate::crd::{ActionKind, HoldKind, PlannedAction, TollFreeNumberSet, TollFreeNumberSetStatus};
 use crate::error::Error;
+use crate::metrics::SetNumbers;
 use crate::reconcile::execute::{Done, Refusal, numbers_text};
 
 /// Condition reason: the account Secret is missing or unusable, or the vendor refused it.
@@ -449,8 +450,15 @@ pub async fn publish(ctx: &Context, log: &EventLog, obj: &TollFreeNumberSet, eve
     }
 }
 
-/// Reports the set's number states and orders in flight to the metrics.
-pub fn record_metrics(ctx: &Context, plan: &SetPlan, memory: &Memory) {
+/// Reports the set's number states, orders in flight and owned numbers
+/// missing from `inventory` to the metrics, as its share of `account`'s gauges.
+pub fn record_metrics(
+    ctx: &Context,
+    account: &str,
+    plan: &SetPlan,
+    memory: &Memory,
+    inventory: &Inventory,
+) {
     let mut states: BTreeMap<NumberState, usize> = BTreeMap::new();
     for line in &plan.numbers {
         *states.entry(line.state).or_default() += 1;
@@ -461,7 +469,31 @@ pub fn record_metrics(ctx: &Context, plan: &SetPlan, memory: &Memory) {
         .filter(|i| i.kind != IntentKind::Reserve)
         .filter_map(|i| i.order_id)
         .collect();
-    ctx.metrics.record_set(&plan.id, &states, pending.len());
+    ctx.metrics.record_set(
+        &plan.id,
+        &SetNumbers {
+            account: account.to_owned(),
+            states,
+            pending_orders: pending.len(),
+            missing: missing_numbers(memory, inventory),
+        },
+    );
+}
+
+/// How many numbers the set owns that `inventory` does not show, leaving out
+/// those a disconnect of the set explains.
+pub fn missing_numbers(memory: &Memory, inventory: &Inventory) -> usize {
+    let leaving: BTreeSet<_> = memory
+        .intents
+        .iter()
+        .filter(|i| i.kind == IntentKind::Disconnect)
+        .flat_map(|i| &i.numbers)
+        .collect();
+    memory
+        .owned
+        .keys()
+        .filter(|n| !inventory.numbers.contains_key(*n) && !leaving.contains(n))
+        .count()
 }
 
 /// Counts the numbers of accepted orders.
@@ -705,5 +737,52 @@ mod tests {
             classify(&listing).expect("reported").reason,
             CREDENTIALS_INVALID
         );
+    }
+
+    #[test]
+    fn owned_numbers_missing_from_the_listing_are_counted_unless_being_disconnected() {
+        use tollfree_plan::{Intent, Owned, Ownership};
+        let pkg = PackageId::new(24188).expect("pkg");
+        let owned = |ns: &[&str]| {
+            ns.iter()
+                .map(|x| {
+                    (
+                        n(x),
+                        Ownership {
+                            package: pkg,
+                            acquired: false,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let memory = Memory {
+            owned: owned(&["+18005550100", "+18005550101", "+18005550102"]),
+            intents: vec![Intent {
+                kind: IntentKind::Disconnect,
+                numbers: vec![n("+18005550102")],
+                package: None,
+                reservation_id: None,
+                reserved_until: None,
+                reference_id: None,
+                order_id: Some(OrderId(7)),
+                acquired: false,
+                started: Timestamp::UNIX_EPOCH,
+            }],
+            ..Memory::default()
+        };
+        let inventory = Inventory {
+            numbers: [(
+                n("+18005550100"),
+                Owned {
+                    package: pkg,
+                    order_id: None,
+                },
+            )]
+            .into(),
+            ..Inventory::default()
+        };
+        assert_eq!(missing_numbers(&memory, &inventory), 1);
+        assert_eq!(missing_numbers(&Memory::default(), &inventory), 0);
     }
 }
