@@ -853,6 +853,12 @@ mod tests {
             );
         }
         assert!(text.ends_with("# EOF\n"), "{text}");
+        // And FAMILIES lists nothing else.
+        let exposed: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
+            .collect();
+        assert_eq!(exposed.len(), FAMILIES.len(), "{exposed:?}");
     }
 
     #[test]
