@@ -227,6 +227,14 @@ fn condition_metric(
         .find_map(|l| l.strip_prefix(&series)?.trim().parse().ok())
 }
 
+/// Builds the tools before a scenario starts, so that a first build (minutes
+/// on a fresh machine) never eats into a wait for the set.
+fn tools_built() {
+    for name in ["kstatus", "lua-health", "promtool"] {
+        tools::tool(name);
+    }
+}
+
 fn lines(numbers: &[&str], suspend: bool) -> String {
     let quoted: Vec<String> = numbers.iter().map(|n| format!("\"{n}\"")).collect();
     set_manifest(
@@ -240,6 +248,7 @@ fn lines(numbers: &[&str], suspend: bool) -> String {
 
 #[test]
 fn kstatus_and_argocd_follow_a_set_from_apply_to_ready_through_a_spec_change() {
+    tools_built();
     // Orders take 3 s, so the set is seen converging.
     let mut s = Scenario::without_operator(SimConfig {
         order_delay: Duration::from_secs(3),
@@ -362,6 +371,7 @@ fn kstatus_and_argocd_follow_a_set_from_apply_to_ready_through_a_spec_change() {
 
 #[test]
 fn kstatus_says_failed_and_argocd_degraded_while_a_set_is_in_conflict() {
+    tools_built();
     let s = Scenario::start();
     let set = |name: &str, numbers: &[&str]| {
         let quoted: Vec<String> = numbers.iter().map(|n| format!("\"{n}\"")).collect();
@@ -417,6 +427,7 @@ fn kstatus_says_failed_and_argocd_degraded_while_a_set_is_in_conflict() {
 
 #[test]
 fn kstatus_says_failed_and_argocd_degraded_while_credentials_are_refused() {
+    tools_built();
     let mut s = Scenario::without_operator(sim_config());
     s.test_ns()
         .create_secret(ACCOUNT_SECRET, "demo", "not-the-password");
