@@ -741,7 +741,7 @@ mod tests {
 
     #[test]
     fn owned_numbers_missing_from_the_listing_are_counted_unless_being_disconnected() {
-        use tollfree_plan::{Intent, Owned, Ownership};
+        use tollfree_plan::{Owned, Ownership};
         let pkg = PackageId::new(24188).expect("pkg");
         let owned = |ns: &[&str]| {
             ns.iter()
@@ -758,17 +758,12 @@ mod tests {
         };
         let memory = Memory {
             owned: owned(&["+18005550100", "+18005550101", "+18005550102"]),
-            intents: vec![Intent {
-                kind: IntentKind::Disconnect,
-                numbers: vec![n("+18005550102")],
-                package: None,
-                reservation_id: None,
-                reserved_until: None,
-                reference_id: None,
-                order_id: Some(OrderId(7)),
-                acquired: false,
-                started: Timestamp::UNIX_EPOCH,
-            }],
+            intents: vec![crate::reconcile::execute::new_intent(
+                IntentKind::Disconnect,
+                vec![n("+18005550102")],
+                None,
+                Timestamp::UNIX_EPOCH,
+            )],
             ..Memory::default()
         };
         let inventory = Inventory {
