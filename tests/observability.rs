@@ -1,7 +1,8 @@
 //! What monitoring teams load from `charts/tollfree-operator/files`, checked
 //! with the tools they load it with (no cluster needed):
 //!
-//! - `/metrics` in the classic text format passes `promtool check metrics`;
+//! - `/metrics` in the classic text format passes `promtool check metrics`,
+//!   and in OpenMetrics it is read by promtool's OpenMetrics parser;
 //! - `prometheus-rules.yaml` passes `promtool check rules` and its unit tests
 //!   (`tests/prometheus/*.yaml`, `promtool test rules`);
 //! - `grafana-dashboard.json` is a dashboard with a data source variable, and
@@ -90,6 +91,48 @@ fn metrics_in_the_classic_text_format_pass_promtool_check_metrics() {
     assert!(
         out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
         "promtool check metrics complains about\n{text}\n{}",
+        output_text(&out)
+    );
+}
+
+/// promtool has no `check` for OpenMetrics, but its backfill reads
+/// OpenMetrics text with a strict parser (type and unit metadata, counter
+/// and histogram sample names, the closing `# EOF`); backfill needs a
+/// timestamp on every sample, so each gets one.
+#[test]
+fn metrics_in_openmetrics_parse_with_promtools_openmetrics_parser() {
+    let text = every_family_recorded().encode().expect("encode");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let stamped: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with('#') {
+                format!("{l}\n")
+            } else {
+                format!("{l} 1700000000\n")
+            }
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("openmetrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let input = dir.join("metrics.om");
+    std::fs::write(&input, &stamped).expect("write");
+    let blocks = dir.join("blocks");
+    let out = run(
+        "promtool",
+        &[
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            input.to_str().expect("utf-8 path"),
+            blocks.to_str().expect("utf-8 path"),
+        ],
+        "",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "promtool cannot read the OpenMetrics exposition\n{stamped}\n{}",
         output_text(&out)
     );
 }
