@@ -10,7 +10,7 @@ SHELL := /bin/bash
 RUN_DIR ?= $(CURDIR)/.tmp/run
 CARGO ?= cargo
 
-.PHONY: all build test lint fmt crd control-plane run stop bench bench-plan bench-convergence
+.PHONY: all build test lint fmt crd control-plane tools run stop bench bench-plan bench-convergence
 
 all: build
 
@@ -25,7 +25,11 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: control-plane lint
+# Builds the Go tools of hack/tools.sh once (cached outside the repository).
+tools:
+	hack/tools.sh build
+
+test: control-plane tools lint
 	$(CARGO) test --workspace --no-fail-fast
 
 fmt:

@@ -1,19 +1,25 @@
-//! The operator's Prometheus metrics (OpenMetrics text on `/metrics`).
+//! The operator's Prometheus metrics, on `/metrics` in OpenMetrics text or,
+//! when the scraper asks for it, the classic Prometheus text format 0.0.4
+//! ([`Format::from_accept`]).
 //!
 //! [`Metrics`] owns the registry and offers one method per thing the operator
 //! observes, so the reconciler never touches metric families directly.
 //! Cardinality stays bounded: labels are results, error kinds, vendor endpoints
-//! and codes, namespaces, number states and accounts — never numbers, sets or
-//! order IDs.
+//! and codes, namespaces, number states and accounts — never numbers or order
+//! IDs. The one per-set family, `tollfree_set_condition`, holds one series per
+//! condition type (three) of each set: it grows with the sets, not with their
+//! numbers.
 //!
-//! Per-namespace gauges (`numbers`, `pending_orders`) are sums over sets: each
-//! reconcile reports its set's counts with [`Metrics::record_set`], and
+//! Per-namespace gauges (`numbers`, `pending_orders`) and the per-account
+//! `missing_numbers` and `blocked_numbers` are sums over sets: each reconcile
+//! reports its set's counts with [`Metrics::record_set`], and
 //! [`Metrics::forget_set`] removes a deleted set's share.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -26,6 +32,73 @@ use crate::error::Error;
 
 /// The content type of the OpenMetrics text exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The content type of the classic Prometheus text exposition (version 0.0.4).
+pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str =
+    prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// An exposition format of `/metrics`.
+///
+/// Both carry the same samples; they differ in how families are named:
+/// OpenMetrics names a counter family `tollfree_purchases` (samples
+/// `tollfree_purchases_total`) and ends with `# EOF`, the classic format names
+/// the family after its sample, `tollfree_purchases_total`, which is what
+/// `promtool check metrics` and Prometheus' classic parser expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics text 1.0.0 (the default, as Prometheus prefers it).
+    OpenMetrics,
+    /// The Prometheus text format 0.0.4.
+    PrometheusText,
+}
+
+impl Format {
+    /// The `Content-Type` of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => CONTENT_TYPE,
+            Format::PrometheusText => PROMETHEUS_TEXT_CONTENT_TYPE,
+        }
+    }
+
+    /// The format to answer a request's `Accept` header with (RFC 9110 §12.5.1):
+    /// the acceptable media range with the highest `q` among
+    /// `application/openmetrics-text` (any version) and `text/plain`;
+    /// OpenMetrics on a tie, for a wildcard, for no header, and when nothing
+    /// acceptable is offered (a scraper that cannot read it says so more
+    /// clearly than a 406 would). `text/plain` of any version gets 0.0.4: its
+    /// metric names are valid in every version.
+    pub fn from_accept(accept: Option<&str>) -> Format {
+        let Some(accept) = accept else {
+            return Format::OpenMetrics;
+        };
+        let mut open_metrics: Option<f32> = None;
+        let mut text: Option<f32> = None;
+        let mut wildcard: Option<f32> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map_or(Some(1.0), |(_, v)| v.trim().parse::<f32>().ok())
+                .filter(|q| q.is_finite() && *q > 0.0);
+            let Some(q) = q else { continue };
+            let slot = match media.as_str() {
+                "application/openmetrics-text" => &mut open_metrics,
+                "text/plain" => &mut text,
+                "*/*" | "text/*" | "application/*" => &mut wildcard,
+                _ => continue,
+            };
+            *slot = Some(slot.map_or(q, |old| old.max(q)));
+        }
+        let open_metrics = open_metrics.or(wildcard).unwrap_or(0.0);
+        match text {
+            Some(text) if text > open_metrics => Format::PrometheusText,
+            _ => Format::OpenMetrics,
+        }
+    }
+}
 
 /// Buckets for reconcile and listing durations (seconds): 10 ms .. ~80 s.
 const DURATION_BUCKETS: [f64; 14] = [
@@ -93,6 +166,14 @@ struct AccountLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConditionLabels {
+    namespace: String,
+    name: String,
+    condition: String,
+    reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ListingLabels {
     account: String,
     complete: &'static str,
@@ -108,11 +189,33 @@ fn vendor_histogram() -> Histogram {
     Histogram::new(VENDOR_BUCKETS)
 }
 
-/// What one set last reported, so that per-namespace sums can be corrected.
+/// What one reconcile of a set reports: the set's share of the per-namespace
+/// (`numbers`, `pending_orders`) and per-account (`missing_numbers`,
+/// `blocked_numbers`) gauges. See [`Metrics::record_set`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetNumbers {
+    /// The account the set's numbers are in, as displayed everywhere
+    /// (`namespace/secret`, the `account` label).
+    pub account: String,
+    /// How many of the set's numbers (its status lines) are in each state;
+    /// `Blocked` ones count into the account's `blocked_numbers`.
+    pub states: BTreeMap<NumberState, usize>,
+    /// Vendor orders in flight (sent, not yet seen in the inventory).
+    pub pending_orders: usize,
+    /// Numbers the set owns that the last inventory listing does not show
+    /// (and that no disconnect of the set explains): a listing the planner
+    /// does not trust, or numbers removed at the vendor behind the operator.
+    pub missing: usize,
+}
+
+/// What one set last reported, so that sums over sets can be corrected.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct SetShare {
+    account: Option<String>,
     states: BTreeMap<&'static str, i64>,
     pending_orders: i64,
+    missing: i64,
+    blocked: i64,
 }
 
 struct Inner {
@@ -128,10 +231,16 @@ struct Inner {
     moves: Family<NamespaceLabels, Counter>,
     disconnects: Family<NamespaceLabels, Counter>,
     unowned: Family<AccountLabels, Gauge>,
+    missing: Family<AccountLabels, Gauge>,
+    blocked: Family<AccountLabels, Gauge>,
+    conditions: Family<ConditionLabels, Gauge>,
     inventory_listing_duration: HistogramFamily<ListingLabels>,
     inventory_size: Family<AccountLabels, Gauge>,
     leader: Gauge,
     shares: Mutex<HashMap<SetId, SetShare>>,
+    /// By set: the reason each condition type was last exported with, so that
+    /// a series whose reason changed can be removed.
+    condition_reasons: Mutex<HashMap<SetId, BTreeMap<String, String>>>,
 }
 
 /// The operator's metrics. Cheap to clone (an `Arc` inside); every clone
@@ -153,8 +262,10 @@ impl Default for Metrics {
     }
 }
 
-/// Metric names as exposed (prefix `tollfree_`), for documentation and tests.
-pub const FAMILIES: [&str; 15] = [
+/// Metric family names as OpenMetrics exposes them (a counter's samples add
+/// `_total`, a histogram's `_bucket`, `_count` and `_sum`), for documentation
+/// and tests.
+pub const FAMILIES: [&str; 18] = [
     "tollfree_reconciles",
     "tollfree_reconcile_errors",
     "tollfree_reconcile_duration_seconds",
@@ -166,6 +277,9 @@ pub const FAMILIES: [&str; 15] = [
     "tollfree_moves",
     "tollfree_disconnects",
     "tollfree_unowned_numbers",
+    "tollfree_missing_numbers",
+    "tollfree_blocked_numbers",
+    "tollfree_set_condition",
     "tollfree_inventory_listing_duration_seconds",
     "tollfree_inventory_numbers",
     "tollfree_leader",
@@ -251,6 +365,24 @@ impl Metrics {
             "Account numbers that no TollFreeNumberSet owns (left alone), by account",
             unowned.clone(),
         );
+        let missing = Family::<AccountLabels, Gauge>::default();
+        registry.register(
+            "missing_numbers",
+            "Numbers TollFreeNumberSets own that the account's last inventory listing does not show, by account",
+            missing.clone(),
+        );
+        let blocked = Family::<AccountLabels, Gauge>::default();
+        registry.register(
+            "blocked_numbers",
+            "Numbers TollFreeNumberSets want whose next step a policy, budget, suspend or unsafe listing holds, by account",
+            blocked.clone(),
+        );
+        let conditions = Family::<ConditionLabels, Gauge>::default();
+        registry.register(
+            "set_condition",
+            "1 while the TollFreeNumberSet's condition is True, 0 while False or Unknown; one series per set and condition, labelled with its current reason",
+            conditions.clone(),
+        );
         let inventory_listing_duration: HistogramFamily<ListingLabels> =
             Family::new_with_constructor(duration_histogram);
         registry.register_with_unit(
@@ -294,18 +426,37 @@ impl Metrics {
                 moves,
                 disconnects,
                 unowned,
+                missing,
+                blocked,
+                conditions,
                 inventory_listing_duration,
                 inventory_size,
                 leader,
                 shares: Mutex::new(HashMap::new()),
+                condition_reasons: Mutex::new(HashMap::new()),
             }),
         }
     }
 
     /// The OpenMetrics text exposition of every family.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        self.encode_as(Format::OpenMetrics)
+    }
+
+    /// The exposition of every family in `format`.
+    pub fn encode_as(&self, format: Format) -> Result<String, std::fmt::Error> {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.inner.registry)?;
+        match format {
+            Format::OpenMetrics => {
+                prometheus_client::encoding::text::encode(&mut out, &self.inner.registry)?;
+            }
+            Format::PrometheusText => {
+                prometheus_client::encoding::prometheus_text::encode(
+                    &mut out,
+                    &self.inner.registry,
+                )?;
+            }
+        }
         Ok(out)
     }
 
@@ -358,31 +509,123 @@ impl Metrics {
             .observe(duration.as_secs_f64());
     }
 
-    /// Reports one set's number states and in-flight orders; the namespace's
-    /// gauges become the sum over its sets. Call after every reconcile of the set.
-    pub fn record_set<'a>(
-        &self,
-        set: &SetId,
-        states: impl IntoIterator<Item = (&'a NumberState, &'a usize)>,
-        pending_orders: usize,
-    ) {
-        let mut share = SetShare::default();
-        for (state, count) in states {
+    /// Reports one set's numbers (see [`SetNumbers`]); the namespace's and the
+    /// account's gauges become the sums over their sets. Call after every
+    /// reconcile of the set. A set that moved to another account leaves the
+    /// old account's sums.
+    pub fn record_set(&self, set: &SetId, numbers: &SetNumbers) {
+        let mut share = SetShare {
+            account: Some(numbers.account.clone()),
+            pending_orders: to_i64(numbers.pending_orders),
+            missing: to_i64(numbers.missing),
+            ..SetShare::default()
+        };
+        for (state, count) in &numbers.states {
             *share.states.entry(state_label(*state)).or_default() += to_i64(*count);
+            if *state == NumberState::Blocked {
+                share.blocked += to_i64(*count);
+            }
         }
-        share.pending_orders = to_i64(pending_orders);
-        let previous = self
-            .shares()
+        let mut shares = self.shares();
+        let previous = shares
             .insert(set.clone(), share.clone())
             .unwrap_or_default();
         self.apply_share_delta(&set.namespace, &previous, &share);
+        self.resum_accounts(
+            &shares,
+            [previous.account.as_deref(), share.account.as_deref()],
+        );
     }
 
-    /// Removes a deleted set's share from the per-namespace gauges.
+    /// Removes a deleted set's share from the per-namespace and per-account
+    /// gauges, and its condition series.
     pub fn forget_set(&self, set: &SetId) {
-        let previous = self.shares().remove(set);
-        if let Some(previous) = previous {
+        let mut shares = self.shares();
+        if let Some(previous) = shares.remove(set) {
             self.apply_share_delta(&set.namespace, &previous, &SetShare::default());
+            self.resum_accounts(&shares, [previous.account.as_deref(), None]);
+        }
+        drop(shares);
+        let reasons = self.condition_reasons().remove(set);
+        for (condition, reason) in reasons.unwrap_or_default() {
+            self.inner
+                .conditions
+                .remove(&condition_labels(set, condition, reason));
+        }
+    }
+
+    /// Exports a set's conditions as written to its status: one
+    /// `tollfree_set_condition` series per condition type, 1 when `True`,
+    /// 0 otherwise, labelled with the condition's reason. When a condition's
+    /// reason changes (or the condition goes away) its old series is removed,
+    /// so that `== 1` selects only what is true now.
+    pub fn record_conditions(&self, set: &SetId, conditions: &[Condition]) {
+        let mut all = self.condition_reasons();
+        let known = all.entry(set.clone()).or_default();
+        let current: BTreeMap<&str, &Condition> =
+            conditions.iter().map(|c| (c.type_.as_str(), c)).collect();
+        known.retain(|condition, reason| {
+            let keep = current
+                .get(condition.as_str())
+                .is_some_and(|c| c.reason == *reason);
+            if !keep {
+                self.inner.conditions.remove(&condition_labels(
+                    set,
+                    condition.clone(),
+                    reason.clone(),
+                ));
+            }
+            keep
+        });
+        for (condition, c) in current {
+            self.inner
+                .conditions
+                .get_or_create(&condition_labels(
+                    set,
+                    condition.to_owned(),
+                    c.reason.clone(),
+                ))
+                .set(i64::from(c.status == "True"));
+            known.insert(condition.to_owned(), c.reason.clone());
+        }
+    }
+
+    fn condition_reasons(&self) -> MutexGuard<'_, HashMap<SetId, BTreeMap<String, String>>> {
+        // As for `shares`: a poisoned map is still usable.
+        self.inner
+            .condition_reasons
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets the per-account sums of `accounts` from every set's share; an
+    /// account no set reports any more loses its series.
+    fn resum_accounts<'a>(
+        &self,
+        shares: &HashMap<SetId, SetShare>,
+        accounts: impl IntoIterator<Item = Option<&'a str>>,
+    ) {
+        for account in accounts.into_iter().flatten() {
+            let labels = AccountLabels {
+                account: account.to_owned(),
+            };
+            let mut reported = false;
+            let (mut missing, mut blocked) = (0, 0);
+            for share in shares
+                .values()
+                .filter(|s| s.account.as_deref() == Some(account))
+            {
+                reported = true;
+                missing += share.missing;
+                blocked += share.blocked;
+            }
+            if reported {
+                self.inner.missing.get_or_create(&labels).set(missing);
+                self.inner.blocked.get_or_create(&labels).set(blocked);
+            } else {
+                self.inner.missing.remove(&labels);
+                self.inner.blocked.remove(&labels);
+            }
         }
     }
 
@@ -473,12 +716,16 @@ impl Metrics {
             .set(to_i64(size));
     }
 
-    /// Drops an account's series (its credentials changed or no set uses it any more).
+    /// Drops an account's series (its credentials changed or no set uses it
+    /// any more). The sums over sets come back with the next [`Metrics::record_set`]
+    /// of a set still using it.
     pub fn forget_account(&self, account: &str) {
         let labels = AccountLabels {
             account: account.to_owned(),
         };
         self.inner.unowned.remove(&labels);
+        self.inner.missing.remove(&labels);
+        self.inner.blocked.remove(&labels);
         self.inner.inventory_size.remove(&labels);
         for complete in ["true", "false"] {
             self.inner
@@ -493,6 +740,15 @@ impl Metrics {
     /// Sets the `leader` gauge.
     pub fn set_leader(&self, leader: bool) {
         self.inner.leader.set(i64::from(leader));
+    }
+}
+
+fn condition_labels(set: &SetId, condition: String, reason: String) -> ConditionLabels {
+    ConditionLabels {
+        namespace: set.namespace.clone(),
+        name: set.name.clone(),
+        condition,
+        reason,
     }
 }
 
@@ -549,6 +805,19 @@ mod tests {
     use super::*;
     use crate::fixtures::set_id as set;
 
+    fn condition(type_: &str, status: &str, reason: &str) -> Condition {
+        Condition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: String::new(),
+            observed_generation: Some(1),
+            last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                jiff::Timestamp::UNIX_EPOCH,
+            ),
+        }
+    }
+
     #[test]
     fn exposition_contains_every_family() {
         // A family without series is not exposed: record one of each.
@@ -558,9 +827,14 @@ mod tests {
         m.vendor_call("list_inventory", "200", Duration::from_millis(1));
         m.record_set(
             &set("ns", "a"),
-            &BTreeMap::from([(NumberState::Active, 1)]),
-            1,
+            &SetNumbers {
+                account: "ns/acct".into(),
+                states: BTreeMap::from([(NumberState::Active, 1)]),
+                pending_orders: 1,
+                missing: 0,
+            },
         );
+        m.record_conditions(&set("ns", "a"), &[condition("Ready", "True", "Converged")]);
         m.purchased("ns", 1);
         m.moved("ns", 1);
         m.disconnected("ns", 1);
@@ -574,6 +848,12 @@ mod tests {
             );
         }
         assert!(text.ends_with("# EOF\n"), "{text}");
+        // And FAMILIES lists nothing else.
+        let exposed: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
+            .collect();
+        assert_eq!(exposed.len(), FAMILIES.len(), "{exposed:?}");
     }
 
     #[test]
@@ -641,14 +921,17 @@ mod tests {
         let m = Metrics::new();
         let a = set("telecom", "a");
         let b = set("telecom", "b");
-        let counts = |active: usize, purchasing: usize| {
-            BTreeMap::from([
+        let counts = |active: usize, purchasing: usize, pending_orders: usize| SetNumbers {
+            account: "telecom/acct".into(),
+            states: BTreeMap::from([
                 (NumberState::Active, active),
                 (NumberState::Purchasing, purchasing),
-            ])
+            ]),
+            pending_orders,
+            missing: 0,
         };
-        m.record_set(&a, &counts(3, 1), 1);
-        m.record_set(&b, &counts(2, 0), 0);
+        m.record_set(&a, &counts(3, 1, 1));
+        m.record_set(&b, &counts(2, 0, 0));
         let text = m.encode().expect("encode");
         assert!(
             text.contains("tollfree_numbers{namespace=\"telecom\",state=\"Active\"} 5"),
@@ -659,7 +942,7 @@ mod tests {
             "{text}"
         );
         // The purchase completed: a's share is replaced, not added.
-        m.record_set(&a, &counts(4, 0), 0);
+        m.record_set(&a, &counts(4, 0, 0));
         m.forget_set(&b);
         let text = m.encode().expect("encode");
         assert!(
@@ -705,5 +988,207 @@ mod tests {
         m.forget_account("telecom/intelepeer-account");
         let text = m.encode().expect("encode");
         assert!(!text.contains("telecom/intelepeer-account"), "{text}");
+    }
+
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn a_condition_is_one_while_true_and_its_old_reason_disappears() {
+        let m = Metrics::new();
+        let s = set("telecom", "support-lines");
+        let series = |condition: &str, reason: &str| {
+            format!(
+                "tollfree_set_condition{{namespace=\"telecom\",name=\"support-lines\",condition=\"{condition}\",reason=\"{reason}\"}}"
+            )
+        };
+        m.record_conditions(
+            &s,
+            &[
+                condition("Ready", "False", "Progressing"),
+                condition("Reconciling", "True", "Progressing"),
+                condition("Stalled", "False", "Progressing"),
+            ],
+        );
+        let text = m.encode().expect("encode");
+        assert_eq!(
+            sample(&text, &series("Reconciling", "Progressing")),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, &series("Ready", "Progressing")),
+            Some(0.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, &series("Stalled", "Progressing")),
+            Some(0.0),
+            "{text}"
+        );
+
+        m.record_conditions(
+            &s,
+            &[
+                condition("Ready", "False", "Conflict"),
+                condition("Reconciling", "False", "Conflict"),
+                condition("Stalled", "True", "Conflict"),
+            ],
+        );
+        let text = m.encode().expect("encode");
+        assert_eq!(
+            sample(&text, &series("Stalled", "Conflict")),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            !text.contains("reason=\"Progressing\""),
+            "a stale reason stays exposed:\n{text}"
+        );
+        assert_eq!(
+            text.matches("tollfree_set_condition{").count(),
+            3,
+            "one series per condition:\n{text}"
+        );
+
+        m.forget_set(&s);
+        let text = m.encode().expect("encode");
+        assert!(!text.contains("support-lines"), "{text}");
+    }
+
+    #[test]
+    fn a_condition_that_goes_away_loses_its_series() {
+        let m = Metrics::new();
+        let s = set("telecom", "a");
+        m.record_conditions(
+            &s,
+            &[
+                condition("Ready", "True", "Converged"),
+                condition("Stalled", "False", "Converged"),
+            ],
+        );
+        m.record_conditions(&s, &[condition("Ready", "True", "Converged")]);
+        let text = m.encode().expect("encode");
+        assert!(!text.contains("condition=\"Stalled\""), "{text}");
+        assert!(text.contains("condition=\"Ready\""), "{text}");
+    }
+
+    #[test]
+    fn missing_and_blocked_numbers_sum_over_the_sets_of_an_account() {
+        let m = Metrics::new();
+        let numbers = |account: &str, blocked: usize, missing: usize| SetNumbers {
+            account: account.into(),
+            states: BTreeMap::from([(NumberState::Active, 2), (NumberState::Blocked, blocked)]),
+            pending_orders: 0,
+            missing,
+        };
+        let (a, b) = (set("telecom", "a"), set("sales", "b"));
+        m.record_set(&a, &numbers("telecom/acct", 1, 2));
+        m.record_set(&b, &numbers("telecom/acct", 3, 0));
+        let text = m.encode().expect("encode");
+        let missing = "tollfree_missing_numbers{account=\"telecom/acct\"}";
+        let blocked = "tollfree_blocked_numbers{account=\"telecom/acct\"}";
+        assert_eq!(sample(&text, missing), Some(2.0), "{text}");
+        assert_eq!(sample(&text, blocked), Some(4.0), "{text}");
+
+        // Replaced, not added; then b moves to another account.
+        m.record_set(&a, &numbers("telecom/acct", 0, 0));
+        m.record_set(&b, &numbers("sales/acct", 3, 1));
+        let text = m.encode().expect("encode");
+        assert_eq!(sample(&text, missing), Some(0.0), "{text}");
+        assert_eq!(sample(&text, blocked), Some(0.0), "{text}");
+        assert_eq!(
+            sample(&text, "tollfree_blocked_numbers{account=\"sales/acct\"}"),
+            Some(3.0),
+            "{text}"
+        );
+
+        // An account no set reports any more has no series.
+        m.forget_set(&a);
+        let text = m.encode().expect("encode");
+        assert!(!text.contains("telecom/acct"), "{text}");
+
+        // After forget_account, the next report brings the full sum back.
+        m.forget_account("sales/acct");
+        m.record_set(&b, &numbers("sales/acct", 3, 1));
+        let text = m.encode().expect("encode");
+        assert_eq!(
+            sample(&text, "tollfree_missing_numbers{account=\"sales/acct\"}"),
+            Some(1.0),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn classic_text_names_every_family_after_its_samples_with_help() {
+        let m = Metrics::new();
+        m.purchased("telecom", 1);
+        m.vendor_call("GET /my/tf", "200", Duration::from_millis(3));
+        let text = m.encode_as(Format::PrometheusText).expect("encode");
+        for line in [
+            "# HELP tollfree_purchases_total Numbers ordered for purchase, by namespace.",
+            "# TYPE tollfree_purchases_total counter",
+            "tollfree_purchases_total{namespace=\"telecom\"} 1",
+            "# TYPE tollfree_reconciles_total counter",
+            "# TYPE tollfree_vendor_call_duration_seconds histogram",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
+        assert!(!text.contains("# EOF"), "{text}");
+        // Every family has HELP right before TYPE, under the same name.
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if let Some(rest) = l.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap_or_default();
+                assert!(
+                    i > 0 && lines[i - 1].starts_with(&format!("# HELP {name} ")),
+                    "no HELP for {name} in\n{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn accept_header_chooses_the_format() {
+        use Format::{OpenMetrics as Om, PrometheusText as Text};
+        for (accept, want) in [
+            (None, Om),
+            (Some("*/*"), Om),
+            (Some("text/plain; version=0.0.4"), Text),
+            (Some("text/plain;version=0.0.4;q=0.9,*/*;q=0.1"), Text),
+            (Some("TEXT/PLAIN"), Text),
+            (
+                Some("text/plain; version=1.0.0; escaping=allow-utf-8"),
+                Text,
+            ),
+            // What Prometheus 3 sends: OpenMetrics first.
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+                ),
+                Om,
+            ),
+            (Some("application/openmetrics-text; version=1.0.0"), Om),
+            (
+                Some("text/plain;q=0.5,application/openmetrics-text;q=0.5"),
+                Om,
+            ),
+            (Some("text/plain;q=0.5,*/*;q=0.4"), Text),
+            (Some("text/plain;q=0,*/*"), Om),
+            (Some("application/json"), Om),
+            (Some("text/plain;q=bogus"), Om),
+        ] {
+            assert_eq!(Format::from_accept(accept), want, "Accept: {accept:?}");
+        }
+        assert_eq!(
+            Text.content_type(),
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        assert!(
+            Om.content_type()
+                .starts_with("application/openmetrics-text")
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! The HTTP endpoint of the operator (`--metrics-addr`, default `0.0.0.0:8080`):
-//! `/metrics` (OpenMetrics text), `/healthz` (the process is alive) and
+//! `/metrics` (OpenMetrics text, or the classic Prometheus text format 0.0.4
+//! when the `Accept` header prefers it: see [`metrics::Format::from_accept`]),
+//! `/healthz` (the process is alive) and
 //! `/readyz` (the controller's caches are synced, or this replica is a
 //! leader-election standby — a standby is healthy and ready to take over).
 
@@ -10,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
@@ -69,9 +71,20 @@ pub fn router(metrics: Metrics, readiness: Readiness) -> Router {
         .with_state(AppState { metrics, readiness })
 }
 
-async fn serve_metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.encode() {
-        Ok(text) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response(),
+async fn serve_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // A header that is not visible ASCII is treated as absent.
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = metrics::Format::from_accept(accept);
+    match state.metrics.encode_as(format) {
+        Ok(text) => (
+            [
+                (header::CONTENT_TYPE, format.content_type()),
+                // Caches must not hand one format to a client that asked for the other.
+                (header::VARY, "Accept"),
+            ],
+            text,
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "encoding metrics failed");
             (
@@ -146,8 +159,13 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+        get_with(addr, path, "").await
+    }
+
+    /// A GET with `extra` header lines (each ending in `\r\n`).
+    async fn get_with(addr: SocketAddr, path: &str, extra: &str) -> (u16, String) {
         let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
         stream.write_all(req.as_bytes()).await.expect("write");
         let mut buf = String::new();
         stream.read_to_string(&mut buf).await.expect("read");
@@ -189,6 +207,46 @@ mod tests {
             body.contains("# TYPE tollfree_reconciles counter"),
             "{body}"
         );
+
+        stop.send(()).expect("server still running");
+        task.await.expect("join").expect("clean shutdown");
+    }
+
+    #[tokio::test]
+    async fn metrics_are_served_in_the_format_the_accept_header_asks_for() {
+        let server = Server::bind(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("bind");
+        let addr = server.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(Metrics::new(), Readiness::new(), async {
+            let _ = stopped.await;
+        }));
+
+        let (code, body) =
+            get_with(addr, "/metrics", "Accept: text/plain; version=0.0.4\r\n").await;
+        assert_eq!(code, 200, "{body}");
+        let lower = body.to_ascii_lowercase();
+        assert!(
+            lower.contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+            "{body}"
+        );
+        assert!(lower.contains("vary: accept"), "{body}");
+        assert!(
+            body.contains("# TYPE tollfree_reconciles_total counter"),
+            "{body}"
+        );
+        assert!(!body.contains("# EOF"), "{body}");
+
+        let (code, body) = get_with(
+            addr,
+            "/metrics",
+            "Accept: application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.3\r\n",
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        assert!(body.contains("application/openmetrics-text"), "{body}");
+        assert!(body.contains("# EOF"), "{body}");
 
         stop.send(()).expect("server still running");
         task.await.expect("join").expect("clean shutdown");
