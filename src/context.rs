@@ -1,34 +1,35 @@
-//! What every reconcile shares: the Kubernetes client, metrics, the account
-//! and inventory caches, the event recorder and the operator's settings.
+//! What the controller and the account workers share: the Kubernetes client,
+//! metrics, readiness, the proven vendor logins and the operator's settings.
 //! Built once by `run` and handed to the controller as `Arc<Context>`.
 
 use std::time::Duration;
 
-use kube::runtime::events::{Recorder, Reporter};
-
-use crate::accounts::{Account, AccountCache, AccountKey};
-use crate::error::Error;
-use crate::inventory::InventoryCache;
+use crate::logins::{Logins, VendorIdentity};
 use crate::metrics::Metrics;
 use crate::server::Readiness;
 
 /// The `reportingController` of the operator's Events, and its field manager.
 pub const CONTROLLER_NAME: &str = "tollfree-operator";
 
-/// The vendor client of one account (cheap to clone: an `Arc` inside).
+/// The vendor client of one login (cheap to clone: an `Arc` inside).
 pub type VendorClient = intelepeer::Client;
 
-/// The operator's settings that reconciles need.
+/// The default `--resync-interval`.
+pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(300);
+
+/// The operator's settings that the controller and the workers need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// The IntelePeer API base URL (validated; the operator's, never a tenant's).
     pub intelepeer_url: String,
     /// Only sets in this namespace are reconciled (`--namespace`); `None`: all.
     pub namespace: Option<String>,
-    /// Full inventory resync interval (`--resync-interval`); also how often a
-    /// converged set is requeued.
+    /// How often an account's inventory is walked in full (`--resync-interval`),
+    /// and its members' Secrets read again.
     pub resync_interval: Duration,
-    /// Vendor requests per second per account (`--vendor-rate-limit`; 0: unlimited).
+    /// Vendor requests per second per login (`--vendor-rate-limit`; 0:
+    /// unlimited). Every set of an account acts through one login's client,
+    /// so this is the account's rate.
     pub vendor_rate_limit: f64,
     /// This replica's identity (pod name), written as the Events' `reportingInstance`.
     pub instance: String,
@@ -41,15 +42,10 @@ pub struct Context {
     pub client: kube::Client,
     /// The operator's metrics.
     pub metrics: Metrics,
-    /// One inventory snapshot per account, shared by its sets.
-    pub inventory: InventoryCache,
-    /// One vendor client per account.
-    pub accounts: AccountCache<VendorClient>,
-    /// Publishes Kubernetes Events as `tollfree-operator` (one recorder for
-    /// all objects: it deduplicates repeated events).
-    pub recorder: Recorder,
     /// `/readyz`: the controller marks its caches synced here.
     pub readiness: Readiness,
+    /// Vendor logins and their proofs.
+    pub logins: Logins<VendorClient>,
     /// The operator's settings.
     pub settings: Settings,
 }
@@ -58,13 +54,13 @@ impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
             .field("settings", &self.settings)
-            .field("accounts", &self.accounts)
+            .field("logins", &self.logins)
             .finish_non_exhaustive()
     }
 }
 
 impl Context {
-    /// Builds the shared state. Vendor clients are created per account on
+    /// Builds the shared state. Vendor clients are created per login on
     /// first use with `settings`' URL and rate limit, reporting every call to
     /// `metrics`.
     pub fn new(
@@ -73,13 +69,7 @@ impl Context {
         readiness: Readiness,
         settings: Settings,
     ) -> Self {
-        let reporter = Reporter {
-            controller: CONTROLLER_NAME.to_owned(),
-            instance: Some(settings.instance.clone()),
-        };
-        let recorder = Recorder::new(client.clone(), reporter);
-        let inventory = InventoryCache::new(settings.resync_interval, Some(metrics.clone()));
-        let accounts = AccountCache::new(vendor_client_factory(
+        let logins = Logins::new(vendor_client_factory(
             settings.intelepeer_url.clone(),
             settings.vendor_rate_limit,
             metrics.clone(),
@@ -87,38 +77,10 @@ impl Context {
         Self {
             client,
             metrics,
-            inventory,
-            accounts,
-            recorder,
             readiness,
+            logins,
             settings,
         }
-    }
-
-    /// The account named by a set's `accountRef`: reads the Secret
-    /// `namespace/secret_name` (the set's own namespace — never another) and
-    /// returns the account's cached vendor client. When the Secret's
-    /// credentials changed, the old account's inventory and metric series are
-    /// dropped.
-    pub async fn account(
-        &self,
-        namespace: &str,
-        secret_name: &str,
-    ) -> Result<Account<VendorClient>, Error> {
-        let resolved = self
-            .accounts
-            .resolve(&self.client, namespace, secret_name)
-            .await?;
-        if let Some(old) = &resolved.replaced {
-            self.forget_account(old);
-        }
-        Ok(resolved.account)
-    }
-
-    /// Drops a stale account's inventory and metric series.
-    pub fn forget_account(&self, key: &AccountKey) {
-        self.inventory.forget(key);
-        self.metrics.forget_account(&key.to_string());
     }
 }
 
@@ -128,9 +90,11 @@ pub fn vendor_client_factory(
     base_url: String,
     rate_limit: f64,
     metrics: Metrics,
-) -> impl Fn(&AccountKey, intelepeer::Credentials) -> Result<VendorClient, Error> + Send + Sync + 'static
-{
-    move |key, credentials| {
+) -> impl Fn(&VendorIdentity, intelepeer::Credentials) -> Result<VendorClient, intelepeer::Error>
++ Send
++ Sync
++ 'static {
+    move |_identity, credentials| {
         let metrics = metrics.clone();
         let mut config = intelepeer::ClientConfig::new(base_url.clone(), credentials).observer(
             move |call: &intelepeer::CallRecord| {
@@ -143,9 +107,6 @@ pub fn vendor_client_factory(
             },
         );
         config.rate_limit_per_sec = rate_limit;
-        intelepeer::Client::new(config).map_err(|source| Error::VendorClient {
-            account: key.to_string(),
-            source,
-        })
+        intelepeer::Client::new(config)
     }
 }

@@ -1,50 +1,57 @@
-//! The TollFreeNumberSet controller: kube-runtime wiring around the
-//! [`reconcile`](crate::reconcile) pipeline.
+//! The controller: kube-runtime wiring around the [`router`](crate::router)
+//! and the [account workers](crate::account).
 //!
-//! - Watches TollFreeNumberSets in every namespace, or only in `--namespace`.
-//! - Watches Secrets too: a Secret change triggers the sets of its namespace
-//!   whose `accountRef` names it (looked up in the controller's reflector
-//!   store), so rotated or repaired credentials are used at once.
-//! - The finalizer `tollfree.dev/cleanup` (kube-runtime's `finalizer`): a set
-//!   being deleted runs the same pipeline and is released only when its plan
-//!   says so. Until then the cleanup reports [`Error::CleanupPending`], which
-//!   requeues without counting as a failure.
-//! - Per-set exponential backoff on errors (5 s doubling to 5 min, reset by a
-//!   success; a vendor's `Retry-After` is honoured) — no hot loop on bad
-//!   credentials or a 402. Successful reconciles requeue as the pipeline
-//!   decides (seconds while orders are in flight, else the resync interval).
-//! - `/readyz` reports ready once the store holds the initial listing.
-//! - Graceful shutdown: when `shutdown` resolves, no new reconcile starts and
-//!   running ones finish.
+//! - Watches TollFreeNumberSets in every namespace, or only in `--namespace`;
+//!   every event of a set routes it ([`router::route`]), which joins it to the
+//!   worker of its proven account (or stalls it). The controller's store is
+//!   what the workers read their sets from.
+//! - Secrets are never listed or watched: a set's Secret is read (`get`) when
+//!   the set is routed, and every account worker reads its members' Secrets
+//!   again at each resync interval — a changed or broken one routes its sets
+//!   again (through `reconcile_on`). The ClusterRole needs `get` on Secrets
+//!   only, and no Secret of the cluster sits in the operator's memory.
+//! - Per-set backoff after a failed routing (5 s doubling to 5 min, reset by
+//!   a success, the vendor's `Retry-After` honoured; a trigger inside the
+//!   window with nothing a person changed waits it out).
+//! - The watch restarts quickly after an apiserver outage (backoff capped at
+//!   a few seconds), so new sets are seen within seconds of its return.
+//! - `/readyz` reports ready once the store holds the initial listing; the
+//!   workers start planning once every set of it was routed once.
+//! - Graceful shutdown: when `shutdown` resolves, no new routing starts, the
+//!   workers finish their pass and stop.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, ResourceExt};
 use tracing::Instrument;
 
+use crate::account::{Accounts, Env};
+use crate::backoff::Trigger;
 use crate::context::Context;
-use crate::crd::{FINALIZER, TollFreeNumberSet};
+use crate::crd::TollFreeNumberSet;
 use crate::error::{Error, StartError};
-use crate::reconcile::{self, Reconciler};
+use crate::events::EventLog;
+use crate::router::{self, Router};
 
-/// Coalesces bursts of watch events for one set (our own status writes, a
-/// Secret and its set applied together).
+/// Coalesces bursts of watch events for one set.
 const DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// How often the readiness task looks at the store until it is ready.
 const READY_POLL: Duration = Duration::from_millis(250);
 
-/// How many sets are reconciled at once (sets of one vendor account are
-/// serialized by the pipeline anyway).
+/// How many sets are routed at once (routing reads a Secret and may prove a
+/// login; planning happens in the account workers).
 const CONCURRENCY: u16 = 8;
+
+/// The longest pause between two attempts to restart the watch after the
+/// apiserver failed (the watcher's default waits up to minutes).
+const WATCH_RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// Runs the controller until `shutdown` resolves, then drains and returns.
 pub async fn run(
@@ -52,20 +59,34 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let client = ctx.client.clone();
-    let (sets, secrets): (Api<TollFreeNumberSet>, Api<Secret>) = match &ctx.settings.namespace {
-        Some(ns) => (
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-        ),
-        None => (Api::all(client.clone()), Api::all(client.clone())),
+    let sets: Api<TollFreeNumberSet> = match &ctx.settings.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
     };
+    let (reader, writer) = reflector::store::<TollFreeNumberSet>();
+    let stream = watcher(sets, watcher::Config::default())
+        .backoff(WatchBackoff::default())
+        .reflect(writer)
+        .touched_objects();
+    let controller = Controller::for_stream(stream, reader.clone());
 
-    let controller = Controller::new(sets, watcher::Config::default());
-    let store = controller.store();
-    let reconciler = Arc::new(Reconciler::new(ctx.clone(), store.clone()));
+    let (reroute_tx, mut reroute_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (routed_tx, routed_rx) = tokio::sync::watch::channel(false);
+    let accounts = Accounts::new(Env {
+        kube: client.clone(),
+        store: reader.clone(),
+        logins: ctx.logins.clone(),
+        metrics: ctx.metrics.clone(),
+        events: EventLog::default(),
+        settings: ctx.settings.clone(),
+        reroute: reroute_tx,
+        routed: routed_rx,
+    });
+    let router = Arc::new(Router::new(accounts.clone(), routed_tx));
 
     let readiness = ctx.readiness.clone();
-    let ready_store = store.clone();
+    let ready_store = reader.clone();
+    let ready_router = router.clone();
     let synced = tokio::spawn(async move {
         // The store's readiness future wakes only its latest poller (the
         // controller's runner polls it too), so poll again now and then.
@@ -76,10 +97,13 @@ pub async fn run(
                 Err(_) => {}
             }
         }
-        tracing::info!(
-            sets = ready_store.state().len(),
-            "TollFreeNumberSet cache synced"
-        );
+        let uids: BTreeSet<String> = ready_store
+            .state()
+            .iter()
+            .filter_map(|s| s.metadata.uid.clone())
+            .collect();
+        tracing::info!(sets = uids.len(), "TollFreeNumberSet cache synced");
+        ready_router.expect(uids);
         readiness.set_caches_synced(true);
     });
 
@@ -90,31 +114,14 @@ pub async fn run(
         let _ = stop_tx.send(());
     });
 
-    let mapper_store = store.clone();
-    let mapper_reconciler = reconciler.clone();
+    let reroutes = futures::stream::poll_fn(move |cx| reroute_rx.poll_recv(cx));
     tracing::info!(
         namespace = ctx.settings.namespace.as_deref().unwrap_or("<all>"),
         resync = ?ctx.settings.resync_interval,
         "controller starting"
     );
     controller
-        .watches(
-            secrets,
-            watcher::Config::default(),
-            move |secret: Secret| {
-                let namespace = secret.namespace().unwrap_or_default();
-                let state = mapper_store.state();
-                reconcile::sets_using_secret(
-                    state.iter().map(AsRef::as_ref),
-                    &namespace,
-                    &secret.name_any(),
-                )
-                .into_iter()
-                .inspect(|id| mapper_reconciler.secret_changed(id))
-                .map(|id| ObjectRef::<TollFreeNumberSet>::new(&id.name).within(&id.namespace))
-                .collect::<Vec<_>>()
-            },
-        )
+        .reconcile_on(reroutes)
         .with_config(
             Config::default()
                 .debounce(DEBOUNCE)
@@ -123,99 +130,115 @@ pub async fn run(
         .graceful_shutdown_on(async move {
             let _ = stop_rx.await;
         })
-        .run(reconcile_set, error_policy, reconciler)
+        .run(route_set, error_policy, router.clone())
         .for_each(|result| async move {
             match result {
-                Ok((obj, action)) => tracing::debug!(set = %obj, ?action, "reconciled"),
+                Ok((obj, action)) => tracing::debug!(set = %obj, ?action, "routed"),
                 Err(e) => {
-                    tracing::debug!(error = %crate::error::report(&e), "reconcile trigger failed")
+                    tracing::debug!(error = %crate::error::report(&e), "routing trigger failed")
                 }
             }
         })
         .await;
 
-    tracing::info!("controller stopped");
+    tracing::info!("controller stopped; stopping the account workers");
+    accounts.shutdown().await;
     relay.abort();
     synced.abort();
     ctx.readiness.set_caches_synced(false);
     Ok(())
 }
 
-/// The controller's reconcile: the finalizer around the pipeline.
-///
-/// A reconcile triggered inside the set's backoff window, with nothing a
-/// person changed since the failure (typically by the operator's own status
-/// write of that failure), waits out the window: no vendor call, no status
-/// write, and the failure count stays.
-async fn reconcile_set(obj: Arc<TollFreeNumberSet>, r: Arc<Reconciler>) -> Result<Action, Error> {
-    if let Some(left) = r.in_backoff(&obj) {
-        tracing::debug!(set = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()), ?left, "inside the backoff window; waiting");
+fn set_name(obj: &TollFreeNumberSet) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// The controller's reconcile: route the set, unless it waits out a backoff
+/// window that nothing a person changed since.
+async fn route_set(obj: Arc<TollFreeNumberSet>, router: Arc<Router>) -> Result<Action, Error> {
+    let id = crate::spec::set_id(&obj).map_err(|source| Error::Unidentified { source })?;
+    if let Some(left) = router.backoffs.remaining(&id, &Trigger::of(&obj)) {
+        tracing::debug!(set = %id, ?left, "inside the backoff window; waiting");
         return Ok(Action::requeue(left));
     }
-    let ctx = r.context();
-    let timer = ctx.metrics.reconcile_started();
-    let namespace = obj.namespace().unwrap_or_default();
-    let api: Api<TollFreeNumberSet> = Api::namespaced(ctx.client.clone(), &namespace);
-    let span = tracing::info_span!("reconcile", set = %format!("{namespace}/{}", obj.name_any()));
-    let result = finalizer(&api, FINALIZER, obj.clone(), |event| async {
-        match event {
-            Finalizer::Apply(obj) => {
-                let outcome = r.reconcile(&obj).await?;
-                Ok(Action::requeue(outcome.requeue))
-            }
-            Finalizer::Cleanup(obj) => {
-                let outcome = r.reconcile(&obj).await?;
-                if outcome.release {
-                    tracing::info!(set = %format!("{namespace}/{}", obj.name_any()), "released: removing the finalizer");
-                    r.forget(&obj);
-                    Ok(Action::await_change())
-                } else {
-                    Err(Error::CleanupPending {
-                        set: format!("{namespace}/{}", obj.name_any()),
-                        reason: outcome.waiting_for,
-                        after: outcome.requeue,
-                    })
-                }
-            }
-        }
-    })
-    .instrument(span)
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
-    match &result {
-        Ok(_) => {
-            r.succeeded(&obj);
-            timer.success();
-        }
-        Err(e) if e.pending_requeue().is_some() => {
-            r.succeeded(&obj);
-            timer.success();
-        }
-        Err(e) => timer.failure(e),
+    let span = tracing::info_span!("route", set = %set_name(&obj));
+    let result = router::route(&router, &obj).instrument(span).await;
+    if result.is_ok() {
+        router.backoffs.succeeded(&id);
     }
     result
 }
 
-/// Backs off per set: 5 s doubling to 5 min; a pending cleanup comes back
-/// when it asked to; a vendor's `Retry-After` is honoured.
-fn error_policy(obj: Arc<TollFreeNumberSet>, error: &Error, r: Arc<Reconciler>) -> Action {
-    if let Some(after) = error.pending_requeue() {
-        tracing::debug!(set = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()), %error, ?after, "deletion pending");
-        return Action::requeue(after);
-    }
+/// Backs off per set: 5 s doubling to 5 min; a vendor's `Retry-After` is honoured.
+fn error_policy(obj: Arc<TollFreeNumberSet>, error: &Error, router: Arc<Router>) -> Action {
+    let Ok(id) = crate::spec::set_id(&obj) else {
+        return Action::await_change();
+    };
     let retry_after = match error.vendor_source() {
         Some(intelepeer::Error::RateLimited {
             retry_after: Some(after),
         }) => Some(*after),
         _ => None,
     };
-    let delay = r.failed(&obj, retry_after);
+    let delay = router.backoffs.failed(&id, Trigger::of(&obj), retry_after);
+    router
+        .accounts
+        .env()
+        .metrics
+        .reconcile_error(&error.metric_label());
     tracing::warn!(
-        set = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
+        set = %id,
         error = %error.report(),
         kind = %error.metric_label(),
         retry_in = ?delay,
-        "reconcile failed"
+        "routing failed"
     );
     Action::requeue(delay)
+}
+
+/// The watch's retry delays after an apiserver failure: 500 ms doubling to
+/// [`WATCH_RETRY_MAX`], reset once the watch works again.
+#[derive(Debug, Clone)]
+struct WatchBackoff {
+    next: Duration,
+}
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        Self {
+            next: Duration::from_millis(500),
+        }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let now = self.next;
+        self.next = (self.next * 2).min(WATCH_RETRY_MAX);
+        Some(now)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        *self = WatchBackoff::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watch_retries_within_seconds_of_an_apiserver_outage() {
+        let mut b = WatchBackoff::default();
+        let delays: Vec<u64> = (0..6)
+            .map(|_| b.next().map_or(0, |d| d.as_millis() as u64))
+            .collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000, 5000, 5000]);
+        kube::runtime::utils::Backoff::reset(&mut b);
+        assert_eq!(b.next(), Some(Duration::from_millis(500)));
+    }
 }

@@ -31,10 +31,25 @@ pub const GROUP: &str = "tollfree.dev";
 pub const VERSION: &str = "v1alpha1";
 /// The annotation whose value approves a plan by its hash (DESIGN.md §3.7).
 pub const APPROVE_ANNOTATION: &str = "tollfree.dev/approve";
+/// The annotation whose value, the hash the set's condition names, confirms
+/// that the set's missing numbers are gone (they are then planned afresh).
+pub const FORGET_MISSING_ANNOTATION: &str = "tollfree.dev/forget-missing";
+/// The annotation, on any set of an account, whose value confirms a new
+/// listing size after a sharp drop (the count the condition names).
+pub const CONFIRM_INVENTORY_ANNOTATION: &str = "tollfree.dev/confirm-inventory";
 /// The finalizer guarding deletion (DESIGN.md §3.8).
 pub const FINALIZER: &str = "tollfree.dev/cleanup";
-/// How many orders `status.orders` keeps (newest first).
+/// How many orders of numbers the set no longer owns `status.orders` keeps
+/// (newest first); orders of numbers it still owns are always kept.
 pub const MAX_ORDERS: usize = 50;
+
+/// Most numbers one set may hold: its exact numbers plus its acquire counts.
+/// Chosen so that the largest admitted set, in its worst state (every number
+/// with an intent, a reservation and a message, every order kept), writes a
+/// status well under etcd's 1.5 MiB request limit (`tests::the_largest_set_s_worst_status_fits`
+/// measures it); larger sets are refused at admission with a message that
+/// says to split them, and by the operator for sets stored before.
+pub const MAX_SET_NUMBERS: usize = 1000;
 
 /// Most packages one set may list (bounds the CEL cost estimate).
 pub const MAX_PACKAGES: usize = 100;
@@ -42,7 +57,7 @@ pub const MAX_PACKAGES: usize = 100;
 pub const MAX_NUMBERS_PER_PACKAGE: usize = 1000;
 /// Up to this many exact numbers per set, admission refuses a number listed in two
 /// packages. The check is quadratic in the apiserver's CEL cost model, so larger
-/// sets skip it; [`crate::convert`] refuses them for every set.
+/// sets skip it; [`crate::spec`] refuses them for every set.
 pub const MAX_ADMISSION_CHECKED_NUMBERS: usize = 500;
 
 /// The default `orderDefaults.serviceArea`: 4, the value of every example in the
@@ -137,7 +152,9 @@ pub struct TollFreeNumberSetSpec {
         validation = Rule::new("self.map(p, has(p.numbers) ? size(p.numbers) : 0).sum() > 500 || self.map(p, has(p.numbers) ? p.numbers : []).flatten().distinct().size() == self.map(p, has(p.numbers) ? p.numbers : []).flatten().size()")
             .message("a number may appear only once in a set (across all packages)"),
         validation = Rule::new("self.all(a, self.exists_one(b, b.packageID == a.packageID))")
-            .message("each packageID may appear only once; put all numbers of a package in one entry")
+            .message("each packageID may appear only once; put all numbers of a package in one entry"),
+        validation = Rule::new("self.map(p, (has(p.numbers) ? size(p.numbers) : 0) + (has(p.acquire) ? p.acquire.count : 0)).sum() <= 1000")
+            .message("a set may hold at most 1000 numbers (exact numbers plus acquire counts): split it into several sets")
     )]
     pub packages: Vec<PackageEntry>,
 
@@ -421,6 +438,15 @@ pub struct TollFreeNumberSetStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
+    /// The IntelePeer login whose account this status's numbers and intents
+    /// belong to (`user NAME`, or `token` and a fingerprint), written once the
+    /// set's own credentials were proven with the vendor. While the Secret is
+    /// broken, what this status owns stays protected in that account; a set
+    /// whose Secret now proves another login starts afresh there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 300))]
+    pub account: Option<String>,
+
     /// Numbers the spec asks for (exact numbers plus acquire counts).
     #[serde(default)]
     #[schemars(with = "i32")]
@@ -535,6 +561,14 @@ pub struct NumberEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "optional_date_time")]
     pub unavailable_since: Option<Timestamp>,
+
+    /// When a complete inventory listing first no longer showed this owned number.
+    /// It is never bought again on its own: it returns to Active when listed again,
+    /// or is forgotten when a person sets annotation tollfree.dev/forget-missing to
+    /// the hash the Ready condition names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_date_time")]
+    pub missing_since: Option<Timestamp>,
 }
 
 /// Where a number stands.
@@ -560,16 +594,28 @@ pub enum NumberState {
     Conflict,
     /// Wanted, but a policy, budget or suspend stops the next step.
     Blocked,
+    /// Owned, but a complete listing of the account no longer shows it: a person
+    /// confirms it gone (annotation tollfree.dev/forget-missing) or it returns.
+    Missing,
 }
 
 /// A vendor order this set caused.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderRecord {
-    /// The vendor's order ID.
-    #[serde(rename = "orderID")]
-    #[schemars(with = "i64")]
-    pub order_id: u64,
+    /// The vendor's order ID. Absent when the vendor's answer was lost and the
+    /// inventory does not tell (a move or a disconnect): referenceID then
+    /// identifies the order in the vendor's portal.
+    #[serde(default, rename = "orderID", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<i64>")]
+    pub order_id: Option<u64>,
+    /// The referenceID the operator sent with the order.
+    #[serde(
+        default,
+        rename = "referenceID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reference_id: Option<String>,
     /// Purchase, Move or Disconnect.
     #[serde(rename = "type")]
     pub type_: OrderType,
@@ -685,6 +731,8 @@ pub enum HoldKind {
     GracePeriod,
     /// The inventory listing was incomplete or shrank sharply: no disconnects.
     UnsafeInventory,
+    /// Waits for an inventory listing newer than the spec (adopt before buying).
+    Unverified,
 }
 
 /// A vendor change recorded before it was sent.
@@ -728,6 +776,12 @@ pub struct IntentRecord {
     /// When the intent was recorded.
     #[schemars(schema_with = "date_time")]
     pub started: Timestamp,
+    /// For an unanswered purchase: when the vendor refused it, or refused a
+    /// reservation proving it unbought. It is never sent again; a fresh
+    /// reservation of its numbers proves them unbought, or the inventory shows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_date_time")]
+    pub refused_at: Option<Timestamp>,
 }
 
 /// The kind of a write-ahead intent.
@@ -744,14 +798,6 @@ pub enum IntentKind {
 }
 
 impl TollFreeNumberSetStatus {
-    /// Records a vendor order: newest first, one entry per order ID (a repeated
-    /// order ID replaces its entry), at most [`MAX_ORDERS`] entries.
-    pub fn record_order(&mut self, order: OrderRecord) {
-        self.orders.retain(|o| o.order_id != order.order_id);
-        self.orders.insert(0, order);
-        self.orders.truncate(MAX_ORDERS);
-    }
-
     /// The condition of this type, if present.
     pub fn condition(&self, type_: &str) -> Option<&Condition> {
         self.conditions.iter().find(|c| c.type_ == type_)
@@ -1147,32 +1193,5 @@ mod tests {
             "spec.orderDefaults.email",
             "email must be an address like noc@example.com",
         );
-    }
-
-    #[test]
-    fn record_order_keeps_newest_first_and_at_most_fifty() {
-        let mut status = TollFreeNumberSetStatus::default();
-        let order = |id: u64| OrderRecord {
-            order_id: id,
-            type_: OrderType::Purchase,
-            status: OrderStatus::Pending,
-            created: Timestamp::UNIX_EPOCH,
-            numbers: vec![],
-            package_id: None,
-        };
-        for id in 1..=60 {
-            status.record_order(order(id));
-        }
-        assert_eq!(status.orders.len(), MAX_ORDERS);
-        assert_eq!(status.orders[0].order_id, 60);
-        assert_eq!(status.orders[49].order_id, 11);
-        status.record_order(OrderRecord {
-            status: OrderStatus::Completed,
-            ..order(30)
-        });
-        assert_eq!(status.orders.len(), MAX_ORDERS);
-        assert_eq!(status.orders[0].order_id, 30);
-        assert_eq!(status.orders[0].status, OrderStatus::Completed);
-        assert_eq!(status.orders.iter().filter(|o| o.order_id == 30).count(), 1);
     }
 }

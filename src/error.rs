@@ -1,8 +1,10 @@
 //! The operator's errors, one enum per kind of life they end:
 //!
-//! - [`Error`]: why one reconcile of one set failed (a Secret, the vendor,
-//!   the Kubernetes API, the executor); the controller backs off and retries,
-//!   and counts it by [`Error::metric_label`];
+//! - [`Error`]: why routing one set failed (its Secret, the vendor's verdict
+//!   on its credentials, the Kubernetes API); the controller backs off and
+//!   retries, and counts it by [`Error::metric_label`]. Each stage of an
+//!   account worker has its own error type beside it
+//!   (`account::execute::ExecuteError`, ...);
 //! - [`StartError`]: why the process could not start or had to stop (the
 //!   IntelePeer URL, the Kubernetes configuration, the metrics server,
 //!   logging, leadership): `run` and its helpers return it and exit.
@@ -14,8 +16,8 @@
 //! `labelled_error!` so that a new variant cannot be left out or drift.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
+use crate::logins::LoginError;
 use crate::spec::SpecError;
 
 /// Defines an error enum exactly as written (every variant carries data, as
@@ -46,15 +48,17 @@ macro_rules! labelled_error {
             /// low-cardinality label for metrics and logs.
             pub fn variant_label(&self) -> String {
                 match self {
-                    $( Self::$variant { .. } => snake_case(stringify!($variant)), )*
+                    $( Self::$variant { .. } => $crate::error::snake_case(stringify!($variant)), )*
                 }
             }
         }
     };
 }
 
+pub(crate) use labelled_error;
+
 /// `SecretNotFound` → `secret_not_found`.
-fn snake_case(name: &str) -> String {
+pub(crate) fn snake_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {
@@ -66,144 +70,32 @@ fn snake_case(name: &str) -> String {
 }
 
 labelled_error! {
-/// Why one reconcile of one set failed.
+/// Why routing one set failed (the controller backs off and retries). What
+/// happens inside an account — listings, plans, vendor calls — is the
+/// account worker's, which backs off on its own and reports in the sets'
+/// status.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A Kubernetes API call failed.
     #[error("Kubernetes API call failed while {action}")]
     Kube {
-        /// What the operator was doing, e.g. "reading secret telecom/intelepeer-account".
+        /// What the operator was doing, e.g. "adding the finalizer to set telecom/lines".
         action: String,
         /// The cause.
         #[source]
         source: kube::Error,
     },
 
-    /// The Secret named by a set's `accountRef` does not exist.
-    #[error("secret {namespace}/{name} not found")]
-    SecretNotFound {
-        /// The set's (and the Secret's) namespace.
-        namespace: String,
-        /// The Secret's name.
-        name: String,
-    },
+    /// The set's Secret cannot be used, or the vendor refused its credentials.
+    #[error(transparent)]
+    Login(#[from] LoginError),
 
-    /// The account Secret lacks a key the credentials need.
-    #[error("secret {namespace}/{name} has no key '{key}'")]
-    SecretMissingKey {
-        /// The Secret's namespace.
-        namespace: String,
-        /// The Secret's name.
-        name: String,
-        /// The missing key.
-        key: &'static str,
-    },
-
-    /// The account Secret is present but unusable (empty value, not UTF-8, ambiguous).
-    #[error("secret {namespace}/{name} is not usable: {reason}")]
-    SecretInvalid {
-        /// The Secret's namespace.
-        namespace: String,
-        /// The Secret's name.
-        name: String,
-        /// What is wrong, without the secret's values.
-        reason: String,
-    },
-
-    /// The vendor client for an account could not be built.
-    #[error("cannot create the IntelePeer client for account {account}")]
-    VendorClient {
-        /// The account (`namespace/secret`).
-        account: String,
-        /// The cause.
-        #[source]
-        source: intelepeer::Error,
-    },
-
-    /// A vendor API call failed.
-    #[error("IntelePeer API call failed for account {account}")]
-    Vendor {
-        /// The account (`namespace/secret`).
-        account: String,
-        /// The cause.
-        #[source]
-        source: intelepeer::Error,
-    },
-
-    /// A vendor record could not be turned into a domain value (e.g. a malformed number).
-    #[error("IntelePeer returned an unusable record for account {account}: {reason}")]
-    VendorData {
-        /// The account (`namespace/secret`).
-        account: String,
-        /// What was wrong with it.
-        reason: String,
-    },
-
-    /// An inventory listing failed; concurrent callers that waited for the same
-    /// listing share this one failure.
-    #[error("listing the inventory of account {account} failed")]
-    Inventory {
-        /// The account (`namespace/secret`).
-        account: String,
-        /// The cause (shared).
-        #[source]
-        source: Arc<Error>,
-    },
-
-    /// The finalizer machinery of kube-runtime failed.
-    #[error("finalizer failed")]
-    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
-
-    /// A set being deleted still has work to do before its finalizer may be
-    /// removed (its numbers are being disconnected, or a disconnect waits for
-    /// its grace period or approval). Not a failure: the controller looks
-    /// again after `after`, without backoff.
-    #[error("set {set} is not released yet: {reason}")]
-    CleanupPending {
-        /// The set (`namespace/name`).
-        set: String,
-        /// What it waits for.
-        reason: String,
-        /// When to look again.
-        after: std::time::Duration,
-    },
-
-    /// The executor met a state it cannot act on (e.g. a purchase of a
-    /// reservation that no intent records). Nothing was sent to the vendor.
-    #[error("cannot execute the plan of set {set}: {reason}")]
-    Executor {
-        /// The set (`namespace/name`).
-        set: String,
-        /// What was wrong.
-        reason: String,
-    },
-
-    /// An object without a namespace or a name was handed to the reconciler.
-    #[error("object {key} cannot be reconciled: it has no namespace or no name")]
+    /// An object without a namespace or a name was handed to the router.
+    #[error("a TollFreeNumberSet cannot be routed")]
     Unidentified {
-        /// What the object is called, as far as it says (`namespace/name`).
-        key: String,
         /// Which of the two is missing.
         #[source]
         source: SpecError,
-    },
-
-    /// The planner returned no plan for a set it was given (a bug: the set
-    /// is among the planned sets by construction). Nothing was sent.
-    #[error("the planner returned no plan for set {set}")]
-    NoPlan {
-        /// The set (`namespace/name`).
-        set: String,
-    },
-
-    /// Serializing or deserializing JSON failed (status patches, annotations).
-    #[error("JSON (de)serialization failed while {action}")]
-    Json {
-        /// What was being (de)serialized.
-        action: String,
-        /// The cause.
-        #[source]
-        source: serde_json::Error,
     },
 }
 }
@@ -211,46 +103,19 @@ pub enum Error {
 impl Error {
     /// A short, stable, low-cardinality label for the `kind` of metrics: the
     /// variant's name in snake case ([`Error::variant_label`]), except that a
-    /// vendor failure adds the vendor error's kind (`vendor_timeout`) and a
-    /// shared or wrapped failure counts as its cause.
+    /// login failure counts as what was wrong with it (`secret_not_found`,
+    /// `refused`, ...).
     pub fn metric_label(&self) -> String {
         match self {
-            Error::Vendor { source, .. } => format!("vendor_{}", source.metric_label()),
-            Error::Inventory { source, .. } => source.metric_label(),
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.metric_label(),
-                _ => self.variant_label(),
-            },
+            Error::Login(e) => e.variant_label(),
             _ => self.variant_label(),
-        }
-    }
-
-    /// When this error only means "not done yet" (a deletion waiting for its
-    /// cleanup), how long to wait before looking again. The controller does
-    /// not count such an error as a failure.
-    pub fn pending_requeue(&self) -> Option<std::time::Duration> {
-        match self {
-            Error::CleanupPending { after, .. } => Some(*after),
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.pending_requeue(),
-                _ => None,
-            },
-            _ => None,
         }
     }
 
     /// The vendor's error at the root of this one, if any.
     pub fn vendor_source(&self) -> Option<&intelepeer::Error> {
         match self {
-            Error::Vendor { source, .. } | Error::VendorClient { source, .. } => Some(source),
-            Error::Inventory { source, .. } => source.vendor_source(),
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.vendor_source(),
-                _ => None,
-            },
+            Error::Login(e) => e.vendor_source(),
             _ => None,
         }
     }
@@ -373,55 +238,48 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 mod tests {
     use super::*;
 
-    #[test]
-    fn secret_errors_name_the_secret_and_the_key() {
-        let e = Error::SecretMissingKey {
+    fn secret() -> crate::logins::SecretRef {
+        crate::logins::SecretRef {
             namespace: "telecom".into(),
             name: "intelepeer-account".into(),
+        }
+    }
+
+    #[test]
+    fn secret_errors_name_the_secret_and_the_key() {
+        let e = Error::Login(LoginError::SecretMissingKey {
+            secret: secret(),
             key: "password",
-        };
+        });
         assert_eq!(
             e.to_string(),
             "secret telecom/intelepeer-account has no key 'password'"
         );
         assert_eq!(e.metric_label(), "secret_missing_key");
-        let e = Error::SecretNotFound {
-            namespace: "telecom".into(),
-            name: "x".into(),
-        };
-        assert_eq!(e.to_string(), "secret telecom/x not found");
+        let e = Error::Login(LoginError::SecretNotFound { secret: secret() });
+        assert_eq!(e.to_string(), "secret telecom/intelepeer-account not found");
     }
 
     #[test]
     fn report_joins_the_causes() {
-        let inner = Error::SecretNotFound {
-            namespace: "telecom".into(),
-            name: "x".into(),
-        };
-        let e = Error::Inventory {
-            account: "telecom/x".into(),
-            source: Arc::new(inner),
-        };
+        let e = Error::Login(LoginError::Refused {
+            secret: secret(),
+            identity: crate::logins::VendorIdentity::User("bob".into()),
+            source: std::sync::Arc::new(intelepeer::Error::Unauthorized),
+        });
         assert_eq!(
             e.report(),
-            "listing the inventory of account telecom/x failed: secret telecom/x not found"
+            "IntelePeer refused the credentials in secret telecom/intelepeer-account (user bob): IntelePeer refused the credentials (401 Unauthorized): check the account's username and password, or its token"
         );
-        // A shared failure is counted as its cause.
-        assert_eq!(e.metric_label(), "secret_not_found");
+        assert_eq!(e.metric_label(), "refused");
     }
 
     #[test]
     fn metric_labels_are_the_variant_names_in_snake_case() {
-        assert_eq!(
-            Error::NoPlan { set: "t/s".into() }.metric_label(),
-            "no_plan"
-        );
-        let vendor = Error::Vendor {
-            account: "t/a".into(),
-            source: intelepeer::Error::Unauthorized,
+        let unidentified = Error::Unidentified {
+            source: crate::spec::SpecError::new("metadata.name", "", "is missing"),
         };
-        assert_eq!(vendor.variant_label(), "vendor");
-        assert!(vendor.metric_label().starts_with("vendor_"));
+        assert_eq!(unidentified.metric_label(), "unidentified");
         assert_eq!(
             StartError::Telemetry("x".into()).metric_label(),
             "telemetry"

@@ -93,6 +93,7 @@ pub fn quiet_plan(held: Vec<plan::Held>) -> SetPlan {
         reason: Reason::Converged,
         message: String::new(),
         memory: Memory::default(),
+        settled: Vec::new(),
         release: false,
     }
 }
@@ -164,6 +165,7 @@ pub fn busy_plan() -> SetPlan {
             order_id: Some(OrderId(9001)),
             acquired: true,
             started: ts("2026-03-01T11:59:00.000000001Z"),
+            refused: None,
         },
         plan::Intent {
             kind: plan::IntentKind::Reserve,
@@ -175,6 +177,7 @@ pub fn busy_plan() -> SetPlan {
             order_id: None,
             acquired: false,
             started: ts("2026-03-01T11:59:30Z"),
+            refused: None,
         },
     ];
     let mut reserved = line("+18885550101", 24188, plan::NumberState::Purchasing);
@@ -216,6 +219,7 @@ pub fn busy_plan() -> SetPlan {
         reason: Reason::Progressing,
         message: "2 numbers purchasing, 1 moving".into(),
         memory,
+        settled: Vec::new(),
         release: false,
     }
 }
@@ -243,6 +247,7 @@ pub fn status_at(
         memory: &plan.memory,
         failure: None,
         inventory_count: None,
+        account: None,
     };
     compute_status(prev, &found, Some(generation), now)
 }

@@ -8,8 +8,10 @@
 //!   [`memory`]: what a set remembers, both ways between status and planner;
 //! - [`status`]: the status a reconcile records (conditions, counters,
 //!   orders), every human sentence in [`status::text`];
-//! - [`reconcile`] (observe, plan, execute, record) driven by [`controller`],
-//!   over [`accounts`] and the [`inventory`] cache;
+//! - [`controller`] feeds set events to the [`router`], which proves each
+//!   set's login ([`logins`]) and joins it to its [`account`] worker: observe,
+//!   list, plan, execute, record — one pass for the whole account;
+//!   [`events`] are what people read of it, [`backoff`] when to try again;
 //! - [`cli`]: the command line contract of DESIGN.md §5; [`error`]: the
 //!   reconcile's and the start-up's errors.
 //!
@@ -19,19 +21,21 @@
 
 #![warn(missing_docs)]
 
-pub mod accounts;
+pub mod account;
+pub mod backoff;
 pub mod cli;
 pub mod context;
 pub mod controller;
 pub mod crd;
 pub mod error;
+pub mod events;
 #[cfg(test)]
 mod fixtures;
-pub mod inventory;
 pub mod leader;
+pub mod logins;
 pub mod memory;
 pub mod metrics;
-pub mod reconcile;
+pub mod router;
 pub mod server;
 pub mod shutdown;
 pub mod spec;

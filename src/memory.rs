@@ -1,7 +1,8 @@
 //! What a set remembers, both ways between its status and the planner's
 //! [`Memory`]: owned numbers (with their package and whether they were
 //! acquired), write-ahead intents, when numbers started leaving, which
-//! numbers the vendor refused, and the size of the last trusted listing.
+//! numbers the vendor refused, which owned numbers a listing no longer
+//! shows, and the size of the last trusted listing.
 //!
 //! - [`from_status`] reads it back (after a restart or a crash the status is
 //!   the only record); a corrupt entry is a [`SpecError`] naming its path,
@@ -63,7 +64,10 @@ pub fn from_status(status: Option<&TollFreeNumberSetStatus>) -> Result<Memory, S
             memory.leaving_since.insert(number.clone(), t);
         }
         if let Some(t) = entry.unavailable_since {
-            memory.unavailable.insert(number, t);
+            memory.unavailable.insert(number.clone(), t);
+        }
+        if let Some(t) = entry.missing_since {
+            memory.missing.insert(number, t);
         }
     }
     for (i, record) in status.intents.iter().enumerate() {
@@ -142,6 +146,7 @@ fn intent(at: &str, record: &IntentRecord) -> Result<plan::Intent, SpecError> {
         order_id: record.order_id.map(OrderId),
         acquired: record.acquired,
         started: record.started,
+        refused: record.refused_at,
     })
 }
 
@@ -200,6 +205,9 @@ pub fn number_entries(lines: &[plan::NumberStatus], memory: &Memory) -> Vec<Numb
             .or_insert_with(|| bare(n))
             .unavailable_since = Some(*t);
     }
+    for (n, t) in &memory.missing {
+        entries.entry(n).or_insert_with(|| bare(n)).missing_since = Some(*t);
+    }
     entries.into_values().collect()
 }
 
@@ -214,6 +222,7 @@ fn number_state(s: plan::NumberState) -> NumberState {
         plan::NumberState::Unavailable => NumberState::Unavailable,
         plan::NumberState::Conflict => NumberState::Conflict,
         plan::NumberState::Blocked => NumberState::Blocked,
+        plan::NumberState::Missing => NumberState::Missing,
     }
 }
 
@@ -238,6 +247,7 @@ fn intent_record(i: &plan::Intent) -> IntentRecord {
         order_id: i.order_id.map(|o| o.0),
         acquired: i.acquired,
         started: i.started,
+        refused_at: i.refused,
     }
 }
 
@@ -295,6 +305,7 @@ mod tests {
                 order_id: None,
                 acquired: false,
                 started: Timestamp::UNIX_EPOCH,
+                refused_at: None,
             }],
             ..TollFreeNumberSetStatus::default()
         };
@@ -357,7 +368,7 @@ mod tests {
                 proptest::option::of("[a-z0-9-]{0,12}"),
                 proptest::option::of(1..u64::from(u32::MAX)),
                 any::<bool>(),
-                time(),
+                (time(), proptest::option::of(time())),
             )
                 .prop_map(
                     |(
@@ -369,7 +380,7 @@ mod tests {
                         reference_id,
                         order,
                         acquired,
-                        started,
+                        (started, refused),
                     )| {
                         plan::Intent {
                             kind,
@@ -381,6 +392,7 @@ mod tests {
                             order_id: order.map(OrderId),
                             acquired,
                             started,
+                            refused,
                         }
                     },
                 )
@@ -397,12 +409,16 @@ mod tests {
                 vec(intent(), 0..4),
                 btree_map(number(), time(), 0..4),
                 btree_map(number(), time(), 0..4),
+                btree_map(number(), time(), 0..3),
             )
-                .prop_map(|(owned, intents, leaving_since, unavailable)| Memory {
-                    owned,
-                    intents,
-                    leaving_since,
-                    unavailable,
+                .prop_map(|(owned, intents, leaving_since, unavailable, missing)| {
+                    Memory {
+                        owned,
+                        intents,
+                        leaving_since,
+                        unavailable,
+                        missing,
+                    }
                 })
         }
 

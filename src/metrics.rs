@@ -28,8 +28,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use tollfree_plan::{NumberState, SetId};
 
-use crate::error::Error;
-
 /// The content type of the OpenMetrics text exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -179,6 +177,12 @@ struct ListingLabels {
     complete: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AnomalyLabels {
+    account: String,
+    kind: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
@@ -236,6 +240,7 @@ struct Inner {
     conditions: Family<ConditionLabels, Gauge>,
     inventory_listing_duration: HistogramFamily<ListingLabels>,
     inventory_size: Family<AccountLabels, Gauge>,
+    inventory_anomalies: Family<AnomalyLabels, Counter>,
     leader: Gauge,
     shares: Mutex<HashMap<SetId, SetShare>>,
     /// By set: the reason each condition type was last exported with, so that
@@ -265,7 +270,7 @@ impl Default for Metrics {
 /// Metric family names as OpenMetrics exposes them (a counter's samples add
 /// `_total`, a histogram's `_bucket`, `_count` and `_sum`), for documentation
 /// and tests.
-pub const FAMILIES: [&str; 18] = [
+pub const FAMILIES: [&str; 19] = [
     "tollfree_reconciles",
     "tollfree_reconcile_errors",
     "tollfree_reconcile_duration_seconds",
@@ -282,6 +287,7 @@ pub const FAMILIES: [&str; 18] = [
     "tollfree_set_condition",
     "tollfree_inventory_listing_duration_seconds",
     "tollfree_inventory_numbers",
+    "tollfree_inventory_anomalies",
     "tollfree_leader",
     "tollfree_build_info",
 ];
@@ -397,6 +403,12 @@ impl Metrics {
             "Numbers in the account's last inventory listing, by account",
             inventory_size.clone(),
         );
+        let inventory_anomalies = Family::<AnomalyLabels, Counter>::default();
+        registry.register(
+            "inventory_anomalies",
+            "Inventory records or pages the operator could not vouch for (unparseable or conflicting records, hasMore contradictions), by account and kind; a listing with any is not complete",
+            inventory_anomalies.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -431,6 +443,7 @@ impl Metrics {
                 conditions,
                 inventory_listing_duration,
                 inventory_size,
+                inventory_anomalies,
                 leader,
                 shares: Mutex::new(HashMap::new()),
                 condition_reasons: Mutex::new(HashMap::new()),
@@ -480,12 +493,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a failed reconcile by the error's kind ([`Error::metric_label`]).
-    pub fn reconcile_error(&self, error: &Error) {
+    /// Counts a failed reconcile (an account pass, or the routing of a set)
+    /// by its kind, e.g. [`crate::error::Error::metric_label`] or a vendor error's label.
+    pub fn reconcile_error(&self, kind: &str) {
         self.inner
             .reconcile_errors
             .get_or_create(&KindLabels {
-                kind: error.metric_label(),
+                kind: kind.to_owned(),
             })
             .inc();
     }
@@ -716,6 +730,18 @@ impl Metrics {
             .set(to_i64(size));
     }
 
+    /// Counts the anomalies one listing of `account` had, by kind label
+    /// (`intelepeer::pages::AnomalyKind::label`).
+    pub fn inventory_anomalies(&self, account: &str, kind: &'static str, count: u64) {
+        self.inner
+            .inventory_anomalies
+            .get_or_create(&AnomalyLabels {
+                account: account.to_owned(),
+                kind,
+            })
+            .inc_by(count);
+    }
+
     /// Drops an account's series (its credentials changed or no set uses it
     /// any more). The sums over sets come back with the next [`Metrics::record_set`]
     /// of a set still using it.
@@ -768,6 +794,7 @@ pub fn state_label(state: NumberState) -> &'static str {
         NumberState::Unavailable => "Unavailable",
         NumberState::Conflict => "Conflict",
         NumberState::Blocked => "Blocked",
+        NumberState::Missing => "Missing",
     }
 }
 
@@ -784,10 +811,11 @@ impl ReconcileTimer {
         self.metrics.reconciled(ReconcileResult::Success);
     }
 
-    /// The reconcile failed with `error`.
-    pub fn failure(self, error: &Error) {
+    /// The reconcile failed with an error of `kind` (a metric label such as
+    /// `vendor_timeout` or `secret_not_found`).
+    pub fn failure(self, kind: &str) {
         self.metrics.reconciled(ReconcileResult::Error);
-        self.metrics.reconcile_error(error);
+        self.metrics.reconcile_error(kind);
     }
 }
 
@@ -822,8 +850,7 @@ mod tests {
     fn exposition_contains_every_family() {
         // A family without series is not exposed: record one of each.
         let m = Metrics::new();
-        m.reconcile_started()
-            .failure(&Error::NoPlan { set: "ns/a".into() });
+        m.reconcile_started().failure("vendor_timeout");
         m.vendor_call("list_inventory", "200", Duration::from_millis(1));
         m.record_set(
             &set("ns", "a"),
@@ -840,6 +867,7 @@ mod tests {
         m.disconnected("ns", 1);
         m.set_unowned("ns/acct", 0);
         m.inventory_listed("ns/acct", Duration::from_millis(1), 1, true);
+        m.inventory_anomalies("ns/acct", "malformed_endpoint", 1);
         let text = m.encode().expect("encode");
         for family in FAMILIES {
             assert!(
@@ -874,10 +902,7 @@ mod tests {
     fn reconcile_results_and_error_kinds_are_counted() {
         let m = Metrics::new();
         m.reconcile_started().success();
-        m.reconcile_started().failure(&Error::SecretNotFound {
-            namespace: "telecom".into(),
-            name: "x".into(),
-        });
+        m.reconcile_started().failure("secret_not_found");
         let text = m.encode().expect("encode");
         assert!(
             text.contains("tollfree_reconciles_total{result=\"success\"} 1"),

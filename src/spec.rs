@@ -21,8 +21,8 @@ use tollfree_plan as plan;
 use tollfree_plan::SetInput;
 
 use crate::crd::{
-    APPROVE_ANNOTATION, AcquireSpec, LimitsSpec, OrderDefaultsSpec, PackageEntry, PolicyMode,
-    PolicySpec, TollFreeNumberSet,
+    APPROVE_ANNOTATION, AcquireSpec, LimitsSpec, MAX_SET_NUMBERS, OrderDefaultsSpec, PackageEntry,
+    PolicyMode, PolicySpec, TollFreeNumberSet,
 };
 use crate::memory;
 
@@ -127,6 +127,8 @@ pub fn set_input(
         limits: limits(&spec.limits)?,
         order_defaults: order_defaults(&spec.order_defaults)?,
         approved_hash: approved_hash.map(str::to_owned),
+        forget_missing: None,
+        observed_since: Timestamp::UNIX_EPOCH,
         memory: memory::from_status(obj.status.as_ref())?,
     })
 }
@@ -171,6 +173,8 @@ pub fn salvage(obj: &TollFreeNumberSet) -> Option<SetInput> {
             limits: plan::Limits::default(),
             order_defaults: plan::OrderDefaults::default(),
             approved_hash: None,
+            forget_missing: None,
+            observed_since: Timestamp::UNIX_EPOCH,
             memory,
         }
         .claims_only(),
@@ -233,6 +237,20 @@ pub fn packages(entries: &[PackageEntry]) -> Result<Vec<plan::PackageSpec>, Spec
             numbers,
             acquire,
         });
+    }
+    let total: usize = out
+        .iter()
+        .map(|p| p.numbers.len() + p.acquire.as_ref().map_or(0, |a| a.count as usize))
+        .sum();
+    if total > MAX_SET_NUMBERS {
+        return Err(SpecError::new(
+            "spec.packages",
+            total,
+            format!(
+                "holds {total} numbers (exact numbers plus acquire counts); a set may hold at most \
+                 {MAX_SET_NUMBERS}: split it into several sets"
+            ),
+        ));
     }
     Ok(out)
 }

@@ -45,8 +45,8 @@ fn every_family_recorded() -> Metrics {
         namespace: "telecom".into(),
         name: "support-lines".into(),
     };
-    m.reconcile_started()
-        .failure(&tollfree_operator::error::Error::Telemetry("x".into()));
+    m.reconcile_started().failure("vendor_timeout");
+    m.inventory_anomalies("user demo", "malformed_endpoint", 1);
     m.vendor_call("list_inventory", "200", Duration::from_millis(12));
     m.record_set(
         &set,

@@ -120,12 +120,7 @@ impl ConditionReason {
     pub fn is_explained_by_other_events(self) -> bool {
         matches!(
             self,
-            ConditionReason::Plan(
-                Reason::PolicyDenied
-                    | Reason::ApprovalPending
-                    | Reason::InventoryUnsafe
-                    | Reason::NumberUnavailable
-            )
+            ConditionReason::Plan(r) if r.is_announced_by_holds()
         )
     }
 
@@ -136,23 +131,9 @@ impl ConditionReason {
     }
 }
 
-/// The planner's reason as a condition reason. One exhaustive match, so a new
-/// planner reason cannot go unnamed (to move into the planner as
-/// `Reason::as_str()`).
+/// The planner's reason as a condition reason.
 fn plan_reason(reason: Reason) -> &'static str {
-    match reason {
-        Reason::Converged => "Converged",
-        Reason::Progressing => "Progressing",
-        Reason::Conflict => "Conflict",
-        Reason::NumberUnavailable => "NumberUnavailable",
-        Reason::BudgetExceeded => "BudgetExceeded",
-        Reason::ApprovalPending => "ApprovalPending",
-        Reason::PolicyDenied => "PolicyDenied",
-        Reason::Suspended => "Suspended",
-        Reason::InventoryUnsafe => "InventoryUnsafe",
-        Reason::GracePeriod => "GracePeriod",
-        Reason::OrderUnconfirmed => "OrderUnconfirmed",
-    }
+    reason.as_str()
 }
 
 /// A failure outside the plan, as the set's conditions report it.

@@ -47,6 +47,9 @@ pub struct Findings<'a> {
     /// The size of the listing the plan trusted, if it trusted one (else the
     /// previous `inventoryCount` is kept).
     pub inventory_count: Option<u64>,
+    /// The vendor login the set's memory belongs to (`status.account`); the
+    /// previous one is kept when `None`.
+    pub account: Option<&'a str>,
 }
 
 impl Findings<'_> {
@@ -87,6 +90,10 @@ pub fn compute_status(
     let mut status = TollFreeNumberSetStatus {
         conditions: compute_conditions(prev_conditions, &wanted, generation, now),
         observed_generation: generation,
+        account: found
+            .account
+            .map(str::to_owned)
+            .or_else(|| prev.and_then(|p| p.account.clone())),
         desired: desired_count(found.input),
         active: active_count(plan),
         pending: pending_count(plan),
@@ -236,7 +243,9 @@ pub fn planned_action(
         },
     };
     match action {
-        plan::Action::Reserve { package, numbers } => {
+        plan::Action::Reserve {
+            package, numbers, ..
+        } => {
             out.package_id = Some(package.get());
             out.numbers = strings(numbers);
         }
@@ -277,6 +286,7 @@ fn hold_kind(hold: &plan::Hold) -> HoldKind {
         plan::Hold::OverBudget => HoldKind::OverBudget,
         plan::Hold::Grace(_) => HoldKind::GracePeriod,
         plan::Hold::UnsafeInventory(_) => HoldKind::UnsafeInventory,
+        plan::Hold::Unverified => HoldKind::Unverified,
     }
 }
 
@@ -284,36 +294,97 @@ fn hold_kind(hold: &plan::Hold) -> HoldKind {
 // status.orders
 // ---------------------------------------------------------------------------
 
-/// Adds the orders known from `memory`'s intents, settles pending orders whose
-/// result the plan shows, keeps newest first and at most [`MAX_ORDERS`].
+/// `status.orders` upkeep:
+///
+/// - every order an intent carries an order ID for is recorded (Pending);
+/// - every order the plan saw settle ([`SetPlan::settled`]) is Completed —
+///   recorded now if its answer was lost: with the listing's order ID for a
+///   purchase, else by its referenceID alone (orderID absent);
+/// - a Pending order whose result the number lines show is Completed;
+/// - newest first; every order of a number the set still owns or has in
+///   flight is kept, of the others at most [`MAX_ORDERS`].
 fn update_orders(orders: &mut Vec<OrderRecord>, plan: &SetPlan, memory: &Memory) {
-    let known: BTreeSet<u64> = orders.iter().map(|o| o.order_id).collect();
+    let order_type = |kind: plan::IntentKind| match kind {
+        plan::IntentKind::Reserve => None,
+        plan::IntentKind::Purchase => Some(OrderType::Purchase),
+        plan::IntentKind::Move => Some(OrderType::Move),
+        plan::IntentKind::Disconnect => Some(OrderType::Disconnect),
+    };
+    let numbers = |ns: &[E164]| ns.iter().map(E164::to_string).collect::<Vec<_>>();
     for i in &memory.intents {
-        let Some(order_id) = i.order_id else { continue };
-        let type_ = match i.kind {
-            plan::IntentKind::Reserve => continue,
-            plan::IntentKind::Purchase => OrderType::Purchase,
-            plan::IntentKind::Move => OrderType::Move,
-            plan::IntentKind::Disconnect => OrderType::Disconnect,
+        let (Some(order_id), Some(type_)) = (i.order_id, order_type(i.kind)) else {
+            continue;
         };
-        if known.contains(&order_id.0) {
+        if orders.iter().any(|o| o.order_id == Some(order_id.0)) {
             continue;
         }
         orders.push(OrderRecord {
-            order_id: order_id.0,
+            order_id: Some(order_id.0),
+            reference_id: i.reference_id.clone(),
             type_,
             status: OrderStatus::Pending,
             created: i.started,
-            numbers: i.numbers.iter().map(E164::to_string).collect(),
+            numbers: numbers(&i.numbers),
             package_id: i.package.map(PackageId::get),
         });
     }
 
-    let in_flight: BTreeSet<u64> = memory
+    // Orders whose intents still wait for some of their numbers.
+    let in_flight_ids: BTreeSet<u64> = memory
         .intents
         .iter()
         .filter_map(|i| i.order_id.map(|o| o.0))
         .collect();
+    let in_flight_refs: BTreeSet<&str> = memory
+        .intents
+        .iter()
+        .filter_map(|i| i.reference_id.as_deref())
+        .collect();
+    for settled in &plan.settled {
+        let Some(type_) = order_type(settled.kind) else {
+            continue;
+        };
+        let still = settled
+            .order_id
+            .is_some_and(|o| in_flight_ids.contains(&o.0))
+            || settled
+                .reference_id
+                .as_deref()
+                .is_some_and(|r| in_flight_refs.contains(r));
+        let status = if still {
+            OrderStatus::Pending
+        } else {
+            OrderStatus::Completed
+        };
+        let known = orders
+            .iter_mut()
+            .find(|o| match (settled.order_id, o.order_id) {
+                (Some(a), Some(b)) => a.0 == b,
+                _ => {
+                    settled.reference_id.is_some()
+                        && o.reference_id == settled.reference_id
+                        && o.type_ == type_
+                }
+            });
+        match known {
+            Some(o) => {
+                o.status = status;
+                if o.order_id.is_none() {
+                    o.order_id = settled.order_id.map(|id| id.0);
+                }
+            }
+            None => orders.push(OrderRecord {
+                order_id: settled.order_id.map(|id| id.0),
+                reference_id: settled.reference_id.clone(),
+                type_,
+                status,
+                created: settled.started,
+                numbers: numbers(&settled.numbers),
+                package_id: settled.package.map(PackageId::get),
+            }),
+        }
+    }
+
     let lines: BTreeMap<&str, &plan::NumberStatus> = plan
         .numbers
         .iter()
@@ -321,7 +392,12 @@ fn update_orders(orders: &mut Vec<OrderRecord>, plan: &SetPlan, memory: &Memory)
         .collect();
     let owned: BTreeSet<&str> = memory.owned.keys().map(E164::as_str).collect();
     for order in orders.iter_mut() {
-        if order.status != OrderStatus::Pending || in_flight.contains(&order.order_id) {
+        let in_flight = order.order_id.is_some_and(|id| in_flight_ids.contains(&id))
+            || order
+                .reference_id
+                .as_deref()
+                .is_some_and(|r| in_flight_refs.contains(r));
+        if order.status != OrderStatus::Pending || in_flight {
             continue;
         }
         let done = match order.type_ {
@@ -345,9 +421,27 @@ fn update_orders(orders: &mut Vec<OrderRecord>, plan: &SetPlan, memory: &Memory)
             order.status = OrderStatus::Completed;
         }
     }
-    // Newest first; equal times keep their order (stable sort).
+
+    // Newest first; equal times keep their order (stable sort). Orders of
+    // numbers still owned or in flight are kept whatever their age.
     orders.sort_by_key(|o| std::cmp::Reverse(o.created));
-    orders.truncate(MAX_ORDERS);
+    let in_flight_numbers: BTreeSet<&str> = memory
+        .intents
+        .iter()
+        .flat_map(|i| i.numbers.iter().map(E164::as_str))
+        .collect();
+    let mut others = 0usize;
+    orders.retain(|o| {
+        let keep = o
+            .numbers
+            .iter()
+            .any(|n| owned.contains(n.as_str()) || in_flight_numbers.contains(n.as_str()));
+        if keep {
+            return true;
+        }
+        others += 1;
+        others <= MAX_ORDERS
+    });
 }
 
 #[cfg(test)]
@@ -427,6 +521,7 @@ mod tests {
                 plan::Action::Reserve {
                     package: pkg(5),
                     numbers: vec![n("+18005550100"), n("+18005550101")],
+                    proves: None,
                 },
                 plan::Hold::Denied,
                 "reserve 2 numbers for package 5 — denied by policy",
@@ -620,6 +715,7 @@ mod tests {
             memory: &executed,
             failure: Some(&failure),
             inventory_count: Some(7),
+            account: Some("user demo"),
         };
         let s = compute_status(None, &found, Some(3), ts(NOW));
         assert_eq!(
@@ -647,7 +743,8 @@ mod tests {
         assert_eq!(
             first.orders,
             vec![OrderRecord {
-                order_id: 9001,
+                order_id: Some(9001),
+                reference_id: Some("tfns-telecom-support-lines-1".into()),
                 type_: OrderType::Purchase,
                 status: OrderStatus::Pending,
                 created: ts("2026-03-01T11:59:00.000000001Z"),
@@ -682,8 +779,9 @@ mod tests {
     #[test]
     fn a_disconnect_order_completes_when_the_number_is_no_longer_owned() {
         let mut prev = TollFreeNumberSetStatus::default();
-        prev.record_order(OrderRecord {
-            order_id: 77,
+        prev.orders.push(OrderRecord {
+            order_id: Some(77),
+            reference_id: None,
             type_: OrderType::Disconnect,
             status: OrderStatus::Pending,
             created: ts("2026-03-01T10:00:00Z"),
@@ -704,33 +802,88 @@ mod tests {
     }
 
     #[test]
-    fn orders_are_newest_first_and_bounded() {
+    fn orders_are_newest_first_and_bounded_but_those_of_owned_numbers_are_kept() {
+        let old = |id: u64, numbers: Vec<String>| OrderRecord {
+            order_id: Some(id),
+            reference_id: None,
+            type_: OrderType::Move,
+            status: OrderStatus::Completed,
+            created: Timestamp::UNIX_EPOCH
+                .checked_add(SignedDuration::from_secs(id as i64))
+                .expect("time"),
+            numbers,
+            package_id: None,
+        };
         let mut prev = TollFreeNumberSetStatus::default();
-        for id in 0..MAX_ORDERS as u64 {
-            prev.record_order(OrderRecord {
-                order_id: id,
-                type_: OrderType::Move,
-                status: OrderStatus::Completed,
-                created: Timestamp::UNIX_EPOCH
-                    .checked_add(SignedDuration::from_secs(id as i64))
-                    .expect("time"),
-                numbers: vec![],
-                package_id: None,
-            });
+        // The oldest order moved a number the set still owns.
+        prev.orders.push(old(0, vec!["+18007293863".into()]));
+        // Orders of numbers the set no longer owns: one more than are kept.
+        for id in 1..=MAX_ORDERS as u64 + 1 {
+            prev.orders.push(old(id, vec![]));
         }
+        prev.orders.reverse();
         let status = status_of(&busy_plan(), Some(&prev));
-        assert_eq!(status.orders.len(), MAX_ORDERS);
-        assert_eq!(status.orders[0].order_id, 9001, "the new order is newest");
+        assert_eq!(
+            status.orders[0].order_id,
+            Some(9001),
+            "the new order is newest"
+        );
         assert!(
             status
                 .orders
                 .windows(2)
                 .all(|w| w[0].created >= w[1].created)
         );
+        let others: Vec<u64> = status
+            .orders
+            .iter()
+            .filter(|o| o.numbers.is_empty())
+            .filter_map(|o| o.order_id)
+            .collect();
+        assert_eq!(others.len(), MAX_ORDERS);
+        assert!(!others.contains(&1), "the oldest of those fell off");
         assert!(
-            status.orders.iter().all(|o| o.order_id != 0),
-            "the oldest fell off"
+            status.orders.iter().any(|o| o.order_id == Some(0)),
+            "an order of a number still owned is never dropped"
         );
+    }
+
+    #[test]
+    fn a_settled_order_whose_answer_was_lost_is_recorded_by_its_listed_id_or_reference() {
+        let mut plan = busy_plan();
+        plan.settled = vec![
+            plan::Settled {
+                kind: plan::IntentKind::Purchase,
+                numbers: vec![n("+18007293863")],
+                package: Some(pkg(30744)),
+                order_id: Some(OrderId(4242)),
+                reference_id: Some("tfns-ab-1-1".into()),
+                started: ts("2026-03-01T11:00:00Z"),
+            },
+            plan::Settled {
+                kind: plan::IntentKind::Move,
+                numbers: vec![n("+18885550100")],
+                package: Some(pkg(24188)),
+                order_id: None,
+                reference_id: Some("tfns-ab-1-2".into()),
+                started: ts("2026-03-01T11:00:01Z"),
+            },
+        ];
+        let status = status_of(&plan, None);
+        let purchase = status
+            .orders
+            .iter()
+            .find(|o| o.order_id == Some(4242))
+            .expect("the listed order ID is recorded");
+        assert_eq!(purchase.status, OrderStatus::Completed);
+        let moved = status
+            .orders
+            .iter()
+            .find(|o| o.reference_id.as_deref() == Some("tfns-ab-1-2"))
+            .expect("a move without an order ID is recorded by its referenceID");
+        assert_eq!(moved.order_id, None);
+        assert_eq!(moved.type_, OrderType::Move);
+        assert_eq!(moved.status, OrderStatus::Completed);
     }
 
     #[test]

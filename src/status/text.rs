@@ -65,9 +65,19 @@ pub fn filter(filter: &Match) -> String {
 /// What an action does, e.g. `move 1 number to package 30744`.
 pub fn action(action: &Action) -> String {
     match action {
-        Action::Reserve { package, numbers } => {
-            format!("reserve {} for package {package}", count(numbers.len()))
-        }
+        Action::Reserve {
+            package,
+            numbers,
+            proves: None,
+        } => format!("reserve {} for package {package}", count(numbers.len())),
+        Action::Reserve {
+            package,
+            numbers,
+            proves: Some(proves),
+        } => format!(
+            "reserve {} for package {package} afresh, to prove the refused purchase of reservation {proves} bought nothing",
+            count(numbers.len())
+        ),
         Action::Acquire {
             package,
             count: wanted,
@@ -122,6 +132,9 @@ pub fn hold(hold: &Hold, hash: &str) -> String {
         Hold::OverBudget => "over the per-sync limit; runs in a later sync".to_owned(),
         Hold::Grace(until) => format!("in disconnectGracePeriod until {until}"),
         Hold::UnsafeInventory(reason) => format!("inventory not trusted: {reason}"),
+        Hold::Unverified => {
+            "waiting for an inventory listing newer than the spec (adopt before buying)".to_owned()
+        }
     }
 }
 

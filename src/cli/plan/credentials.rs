@@ -21,7 +21,10 @@ use k8s_openapi::ByteString;
 use serde_json::Value;
 
 use super::manifests::{LoadedSecret, Manifests, yaml_documents};
-use crate::accounts::{AccountKey, KEY_PASSWORD, KEY_TOKEN, KEY_USERNAME, credentials_from_data};
+use crate::logins::{
+    KEY_PASSWORD, KEY_TOKEN, KEY_USERNAME, SecretLogin, SecretRef, VendorIdentity,
+    credentials_from_data,
+};
 
 /// Environment variable: the user name for `POST /authenticate`.
 pub const ENV_USERNAME: &str = "INTELEPEER_USERNAME";
@@ -33,12 +36,23 @@ pub const ENV_TOKEN: &str = "INTELEPEER_TOKEN";
 /// Credentials for one vendor account, and where they came from.
 #[derive(Debug, Clone)]
 pub struct AccountCredentials {
-    /// Identifies the account (sets with equal keys share one inventory).
-    pub key: AccountKey,
+    /// Identifies the account, as the operator groups sets: the login's
+    /// vendor identity (sets with equal identities share one inventory).
+    pub key: VendorIdentity,
     /// Where the credentials came from, for a person (never the values).
     pub source: String,
     /// The credentials.
     pub credentials: Credentials,
+}
+
+impl AccountCredentials {
+    fn of(login: SecretLogin, source: String) -> Self {
+        Self {
+            key: login.identity,
+            source,
+            credentials: login.credentials,
+        }
+    }
 }
 
 /// Reads `--secret-file`: a file holding exactly one `v1` `Secret`.
@@ -133,16 +147,18 @@ pub fn from_secret(secret: &LoadedSecret) -> Result<AccountCredentials, String> 
         }
         Some(_) => return Err(format!("{place}: stringData must be a map of keys to text")),
     }
-    let (key, credentials) = credentials_from_data(&secret.namespace, &secret.name, &data)
-        .map_err(|e| format!("{}: {e}", secret.file))?;
-    Ok(AccountCredentials {
-        key,
-        source: format!(
+    let at = SecretRef {
+        namespace: secret.namespace.clone(),
+        name: secret.name.clone(),
+    };
+    let login = credentials_from_data(&at, &data).map_err(|e| format!("{}: {e}", secret.file))?;
+    Ok(AccountCredentials::of(
+        login,
+        format!(
             "secret {}/{} ({})",
             secret.namespace, secret.name, secret.file
         ),
-        credentials,
-    })
+    ))
 }
 
 /// Reads the environment through `var` (empty values count as unset).
@@ -175,18 +191,18 @@ pub fn from_env(
             return Err(format!("{ENV_PASSWORD} is set but {ENV_USERNAME} is not"));
         }
     }
-    let (key, credentials) = credentials_from_data("", "environment", &data)
+    let at = SecretRef {
+        namespace: String::new(),
+        name: "environment".to_owned(),
+    };
+    let login = credentials_from_data(&at, &data)
         .map_err(|e| format!("credentials from the environment: {e}"))?;
     let source = if token.is_some() {
         format!("environment ({ENV_TOKEN})")
     } else {
         format!("environment ({ENV_USERNAME})")
     };
-    Ok(Some(AccountCredentials {
-        key,
-        source,
-        credentials,
-    }))
+    Ok(Some(AccountCredentials::of(login, source)))
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 
 use tollfree_plan::{PlanInput, SetInput};
 
-use crate::accounts::AccountKey;
+use crate::logins::VendorIdentity;
 use crate::{memory, spec};
 
 pub mod credentials;
@@ -236,15 +236,11 @@ pub async fn preview(
                     reason: crate::error::report(&e),
                 }
             })?;
-        let inventory =
-            reader
-                .inventory(&group.account.key)
-                .await
-                .map_err(|e| PlanError::Vendor {
-                    account: group.account.source.clone(),
-                    url: url.clone(),
-                    reason: crate::error::report(&e),
-                })?;
+        let inventory = reader.inventory().await.map_err(|e| PlanError::Vendor {
+            account: group.account.source.clone(),
+            url: url.clone(),
+            reason: crate::error::report(&e),
+        })?;
         let last_good_count = group
             .sets
             .iter()
@@ -255,6 +251,7 @@ pub async fn preview(
             sets: group.sets.iter().map(|c| c.input.clone()).collect(),
             inventory,
             last_good_count,
+            confirmed_count: None,
         };
         let plan = tollfree_plan::plan(&input);
         accounts.push(AccountReport {
@@ -323,12 +320,12 @@ fn group_by_account(
     env: &impl Fn(&str) -> Option<String>,
     manifests: &Manifests,
     candidates: Vec<Candidate>,
-) -> Result<BTreeMap<AccountKey, Group>, PlanError> {
+) -> Result<BTreeMap<VendorIdentity, Group>, PlanError> {
     let shared = match &args.secret_file {
         Some(path) => Some(credentials::from_secret_file(path).map_err(PlanError::Credentials)?),
         None => credentials::from_env(env).map_err(PlanError::Credentials)?,
     };
-    let mut groups: BTreeMap<AccountKey, Group> = BTreeMap::new();
+    let mut groups: BTreeMap<VendorIdentity, Group> = BTreeMap::new();
     for candidate in candidates {
         let account = match &shared {
             Some(account) => account.clone(),

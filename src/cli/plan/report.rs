@@ -413,7 +413,9 @@ fn action_report(action: &Action, inventory: &Inventory) -> ActionReport {
         from: BTreeMap::new(),
     };
     match action {
-        Action::Reserve { package, numbers } => {
+        Action::Reserve {
+            package, numbers, ..
+        } => {
             out.package_id = Some(package.get());
             out.numbers = strings(numbers);
         }
@@ -511,6 +513,11 @@ fn held_report(held: &Held, set: &SetInput, inventory: &Inventory) -> HeldReport
         Hold::UnsafeInventory(why) => (
             HoldKind::UnsafeInventory,
             format!("the inventory cannot be trusted for disconnects: {why}"),
+            None,
+        ),
+        Hold::Unverified => (
+            HoldKind::Unverified,
+            "waiting for an inventory listing newer than the spec".to_owned(),
             None,
         ),
     };

@@ -9,8 +9,7 @@
 use intelepeer::{Client, ClientConfig, Credentials, ListInventory};
 use tollfree_plan::Inventory;
 
-use crate::accounts::AccountKey;
-use crate::inventory::to_inventory;
+use crate::account::listing::AccountInventory;
 
 /// Reads an account's inventory; can do nothing else.
 pub struct InventoryReader {
@@ -25,9 +24,16 @@ impl InventoryReader {
         Ok(Self { client })
     }
 
-    /// One complete listing (`GET /my/tf`, every page), as the planner sees it.
-    pub async fn inventory(&self, account: &AccountKey) -> Result<Inventory, intelepeer::Error> {
+    /// One full walk (`GET /my/tf`, every page), as the operator's account
+    /// worker would take it: complete only if every record was understood.
+    pub async fn inventory(&self) -> Result<Inventory, intelepeer::Error> {
+        let started = jiff::Timestamp::now();
         let listing = self.client.list_all(ListInventory::all()).await?;
-        Ok(to_inventory(account, listing))
+        for anomaly in &listing.anomalies {
+            tracing::warn!(%anomaly, "inventory record not understood; the listing is not complete");
+        }
+        let mut view = AccountInventory::new(None);
+        view.apply_walk(listing, started);
+        Ok(view.planner_view(jiff::Timestamp::now()))
     }
 }

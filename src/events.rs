@@ -1,14 +1,7 @@
-//! Record: the set's status, Events and metrics after a reconcile.
+//! Kubernetes Events about sets: what happened, for people.
 //!
-//! Compute, then send (linkerd's `k8s/status`): the status is computed by
-//! [`crate::status::compute_status`]; [`classify`] and the `*_events`
-//! functions are pure; [`apply_status`] and [`publish`] are the thin senders.
-//! The status is written by server-side apply to the status subresource with
-//! field manager `tollfree-operator`, and skipped when nothing but timestamps
-//! changed ([`crate::status::eq_time_insensitive`]). Event notes come from
-//! [`crate::status::text`].
+//! Computed purely, then published ("compute, then send"):
 //!
-//! Events:
 //! - **Normal** for every vendor mutation: `Reserved`, `Purchased`, `Moved`,
 //!   `Disconnected` (numbers, order IDs, reservation IDs);
 //! - **Warning** for every refusal the executor handled (`NumberUnavailable`,
@@ -19,94 +12,29 @@
 //!   `UnsafeInventory` (Warning); `Suspended`, `OverBudget`, `GracePeriod`
 //!   (Normal); a disconnect held by `disconnect: Deny` is not a refusal but
 //!   the documented outcome — numbers leaving the spec are retained and
-//!   released (DESIGN.md §1) — so it is a Normal `Retained` naming them;
+//!   released — so it is a Normal `Retained` naming them (a reservation
+//!   waiting a moment for a fresh listing is not announced);
 //! - when the set becomes Stalled for a new reason that no hold explains
-//!   (`Conflict`, `OrderUnconfirmed`, `CredentialsInvalid`, `TrialLimit`,
-//!   `InvalidSpec`, `VendorRejected`, ...) a Warning; when a failure keeps it
-//!   Reconciling (`VendorUnavailable`) a Warning; when it becomes Ready, a
-//!   Normal `Ready`.
+//!   (`Conflict`, `OrderUnconfirmed`, `NumbersMissing`, `CredentialsInvalid`,
+//!   `TrialLimit`, `InvalidSpec`, `VendorRejected`, ...) a Warning; when a
+//!   failure keeps it Reconciling (`VendorUnavailable`) a Warning; when it
+//!   becomes Ready, a Normal `Ready`.
+//!
+//! Events about a status change are published only after that status was
+//! stored (the caller's rule); an identical Event is not repeated within
+//! [`REPEAT_QUIET`]. Every note comes from [`crate::status::text`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource};
-use tollfree_plan::{IntentKind, Memory, NumberState, SetPlan};
 
-use crate::context::{CONTROLLER_NAME, Context};
+use crate::account::execute::{Done, Refusal, RefusalKind};
+use crate::context::CONTROLLER_NAME;
 use crate::crd::{ActionKind, HoldKind, PlannedAction, TollFreeNumberSet, TollFreeNumberSetStatus};
-use crate::error::Error;
-use crate::reconcile::execute::{Done, Refusal, RefusalKind};
-use crate::status::conditions::{ConditionReason, ConditionType, Failure, FailureReason};
+use crate::status::conditions::{ConditionReason, ConditionType};
 use crate::status::text;
-
-/// What a failed reconcile tells the user, if anything: bad credentials and
-/// the trial limit stall the set, an unreachable vendor keeps it Reconciling.
-/// Kubernetes API failures and races the operator resolves on its own
-/// return `None` (the status is left as it is).
-pub fn classify(e: &Error) -> Option<Failure> {
-    let failure = |reason, message: String| Some(Failure { reason, message });
-    match e {
-        Error::SecretNotFound { namespace, name } => failure(
-            FailureReason::CredentialsInvalid,
-            text::secret_not_found(namespace, name),
-        ),
-        Error::SecretMissingKey { .. } | Error::SecretInvalid { .. } => {
-            failure(FailureReason::CredentialsInvalid, e.to_string())
-        }
-        _ => {
-            let source = e.vendor_source()?;
-            use intelepeer::Error as V;
-            match source {
-                V::Unauthorized | V::SessionExpired => {
-                    failure(FailureReason::CredentialsInvalid, e.report())
-                }
-                V::TrialLimitRealized { .. }
-                | V::TrialLimitExceeded { .. }
-                | V::PaymentRequired { .. } => {
-                    failure(FailureReason::TrialLimit, source.to_string())
-                }
-                V::NotAvailable
-                | V::ConflictingOrder
-                | V::AlreadyPendingDisconnect
-                | V::NotAssigned => None,
-                V::RateLimited { .. }
-                | V::Server { .. }
-                | V::Timeout { .. }
-                | V::Transport { .. } => failure(FailureReason::VendorUnavailable, e.report()),
-                V::Decode { .. } | V::Paging { .. } => {
-                    failure(FailureReason::InventoryUnreadable, e.report())
-                }
-                _ => failure(FailureReason::VendorRejected, e.report()),
-            }
-        }
-    }
-}
-
-/// Writes `status` to the set's status subresource by server-side apply
-/// (field manager `tollfree-operator`, forced) and returns the object as stored.
-pub async fn apply_status(
-    client: &kube::Client,
-    obj: &TollFreeNumberSet,
-    status: &TollFreeNumberSetStatus,
-) -> Result<TollFreeNumberSet, Error> {
-    let namespace = obj.metadata.namespace.as_deref().unwrap_or_default();
-    let name = obj.metadata.name.as_deref().unwrap_or_default();
-    let api: Api<TollFreeNumberSet> = Api::namespaced(client.clone(), namespace);
-    let patch = serde_json::json!({
-        "apiVersion": TollFreeNumberSet::api_version(&()),
-        "kind": TollFreeNumberSet::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        name,
-        &PatchParams::apply(CONTROLLER_NAME).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(|e| Error::kube(format!("writing the status of set {namespace}/{name}"), e))
-}
 
 /// The reason of an Event about a set (PascalCase, as `kubectl get events`
 /// shows it).
@@ -325,6 +253,8 @@ pub fn hold_events(
                 HoldKind::Suspended => (EventReason::Suspended, false),
                 HoldKind::OverBudget => (EventReason::OverBudget, false),
                 HoldKind::GracePeriod => (EventReason::GracePeriod, false),
+                // Waits a moment for a listing: nothing a person should hear of.
+                HoldKind::Unverified => return None,
             };
             Some(EventSpec {
                 warning,
@@ -431,7 +361,13 @@ fn short_note(note: &str) -> String {
 
 /// Publishes `events` about `obj`. A failure to publish is logged, never
 /// fatal: Events are for people, the status is the record.
-pub async fn publish(ctx: &Context, log: &EventLog, obj: &TollFreeNumberSet, events: &[EventSpec]) {
+pub async fn publish(
+    kube: &kube::Client,
+    instance: &str,
+    log: &EventLog,
+    obj: &TollFreeNumberSet,
+    events: &[EventSpec],
+) {
     use k8s_openapi::api::events::v1::Event;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 
@@ -442,7 +378,7 @@ pub async fn publish(ctx: &Context, log: &EventLog, obj: &TollFreeNumberSet, eve
     let uid = obj.metadata.uid.clone().unwrap_or_default();
     let namespace = obj.metadata.namespace.clone().unwrap_or_default();
     let name = obj.metadata.name.clone().unwrap_or_default();
-    let api: Api<Event> = Api::namespaced(ctx.client.clone(), &namespace);
+    let api: Api<Event> = Api::namespaced(kube.clone(), &namespace);
     for e in events {
         let now = Timestamp::now();
         if !log.should_publish(&uid, e.reason.as_str(), &e.note, now) {
@@ -461,40 +397,11 @@ pub async fn publish(ctx: &Context, log: &EventLog, obj: &TollFreeNumberSet, eve
             note: Some(short_note(&e.note)),
             regarding: Some(reference.clone()),
             reporting_controller: Some(CONTROLLER_NAME.to_owned()),
-            reporting_instance: Some(ctx.settings.instance.clone()),
+            reporting_instance: Some(instance.to_owned()),
             ..Event::default()
         };
         if let Err(err) = api.create(&kube::api::PostParams::default(), &event).await {
             tracing::warn!(reason = e.reason.as_str(), error = %err, "cannot publish an Event");
-        }
-    }
-}
-
-/// Reports the set's number states and orders in flight to the metrics.
-pub fn record_metrics(ctx: &Context, plan: &SetPlan, memory: &Memory) {
-    let mut states: BTreeMap<NumberState, usize> = BTreeMap::new();
-    for line in &plan.numbers {
-        *states.entry(line.state).or_default() += 1;
-    }
-    let pending: BTreeSet<_> = memory
-        .intents
-        .iter()
-        .filter(|i| i.kind != IntentKind::Reserve)
-        .filter_map(|i| i.order_id)
-        .collect();
-    ctx.metrics.record_set(&plan.id, &states, pending.len());
-}
-
-/// Counts the numbers of accepted orders.
-pub fn count_orders(ctx: &Context, namespace: &str, done: &[Done]) {
-    for d in done {
-        match d {
-            Done::Purchased { numbers, .. } => ctx.metrics.purchased(namespace, numbers.len()),
-            Done::Moved { numbers, .. } => ctx.metrics.moved(namespace, numbers.len()),
-            Done::Disconnected { numbers, .. } => {
-                ctx.metrics.disconnected(namespace, numbers.len());
-            }
-            Done::Reserved { .. } => {}
         }
     }
 }
@@ -504,7 +411,9 @@ mod tests {
     use super::*;
     use crate::crd::PlanStatus;
     use crate::fixtures::{n, pkg, rid};
-    use crate::status::conditions::{ConditionReason, Wanted, compute_conditions};
+    use crate::status::conditions::{
+        ConditionReason, Failure, FailureReason, Wanted, compute_conditions,
+    };
     use crate::status::{planned_action, status_for_failure};
     use intelepeer::OrderId;
 
@@ -649,7 +558,7 @@ mod tests {
 
     #[test]
     fn a_stall_is_announced_when_its_reason_changes() {
-        use FailureReason::*;
+        use crate::status::conditions::FailureReason::*;
         let condition = |reason| EventReason::Condition(ConditionReason::Failure(reason));
         let (a, ra) = failed(CredentialsInvalid, "secret t/x not found");
         let events = condition_events(None, &a, ra);
@@ -703,66 +612,5 @@ mod tests {
         assert!(condition_events(Some(&ready.clone()), &ready, converged.into()).is_empty());
         ready.conditions.clear();
         assert!(condition_events(None, &ready, converged.into()).is_empty());
-    }
-
-    #[test]
-    fn failures_are_classified_for_people() {
-        let missing = Error::SecretNotFound {
-            namespace: "telecom".into(),
-            name: "acct".into(),
-        };
-        let f = classify(&missing).expect("reported");
-        assert_eq!(
-            (f.reason, f.reason.is_stalled()),
-            (FailureReason::CredentialsInvalid, true)
-        );
-        assert!(
-            f.message.contains("create it in namespace telecom"),
-            "{}",
-            f.message
-        );
-
-        let vendor = |source| Error::Vendor {
-            account: "telecom/acct".into(),
-            source,
-        };
-        let f = classify(&vendor(intelepeer::Error::Unauthorized)).expect("reported");
-        assert_eq!(
-            (f.reason, f.reason.is_stalled()),
-            (FailureReason::CredentialsInvalid, true)
-        );
-        let f = classify(&vendor(intelepeer::Error::TrialLimitRealized { limit: 5 }))
-            .expect("reported");
-        assert_eq!(
-            (f.reason, f.reason.is_stalled()),
-            (FailureReason::TrialLimit, true)
-        );
-        assert!(f.message.contains("limit of 5 seats"), "{}", f.message);
-        let f = classify(&vendor(intelepeer::Error::Timeout {
-            after: std::time::Duration::from_secs(30),
-        }))
-        .expect("reported");
-        assert_eq!(
-            (f.reason, f.reason.is_stalled()),
-            (FailureReason::VendorUnavailable, false)
-        );
-        let f = classify(&vendor(intelepeer::Error::Invalid {
-            message: "The 'serviceArea' parameter must match".into(),
-        }))
-        .expect("reported");
-        assert_eq!(
-            (f.reason, f.reason.is_stalled()),
-            (FailureReason::VendorRejected, true)
-        );
-        assert!(classify(&vendor(intelepeer::Error::NotAvailable)).is_none());
-
-        let listing = Error::Inventory {
-            account: "telecom/acct".into(),
-            source: std::sync::Arc::new(vendor(intelepeer::Error::Unauthorized)),
-        };
-        assert_eq!(
-            classify(&listing).expect("reported").reason,
-            FailureReason::CredentialsInvalid
-        );
     }
 }

@@ -1,0 +1,1000 @@
+//! Execute: the only place that calls vendor mutations (the one choke point
+//! downstream of the planner's gate). It carries out the account's
+//! [`Batch`]es in order — one vendor call each, possibly serving several sets.
+//!
+//! For each call:
+//!
+//! 1. the write-ahead **intent** of every set the call serves goes into that
+//!    set's memory and is written to its status *first*
+//!    ([`IntentLog::write_ahead`]) — a fresh upper-case UUID v4 reservation ID
+//!    for reserves, one referenceID `tfns-<account tag>-<ms>-<n>` shared by
+//!    the sets of an order;
+//! 2. then the vendor is called;
+//! 3. then its answer (order ID, reservation expiry) is recorded in each
+//!    set's intent.
+//!
+//! What a failure does to the intents depends on what it proves:
+//!
+//! | answer | intents |
+//! |---|---|
+//! | success | answer recorded |
+//! | reserve: "Number(s) not available" | dropped; declared numbers recorded in `memory.unavailable`; for a proving reserve, the proved purchase records the refusal (`refused`) |
+//! | reserve that proves a purchase unbought: success | the proved Purchase intent is dropped: the numbers were free, nothing was bought |
+//! | purchase of one reservation, first attempt: "Number(s) not available" | dropped (the reservation lost its numbers; nothing was bought) |
+//! | purchase of several reservations, or a re-sent one: "Number(s) not available" | kept, `refused` recorded: a proving reservation (planned next) or the inventory decides |
+//! | 409 conflicting order (move, disconnect) | dropped; a later listing re-plans it |
+//! | 409 already pending disconnect / not assigned | kept: the next trusted listing resolves it |
+//! | any other refusal (4xx, 429, 503, connect failure) | dropped (a first purchase reverts to its reservation; a re-sent one stays as written); the pass stops and backs off |
+//! | no answer (timeout, dropped connection, other 5xx) | kept as sent: the vendor may have acted; the inventory decides |
+//!
+//! Nothing here is retried: the vendor client already retried what was safe,
+//! and the next pass re-plans from a fresh listing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use intelepeer::{E164, OrderId, PackageId, ReservationId};
+use jiff::Timestamp;
+use tollfree_plan::{
+    Action, Batch, BatchKind, BatchPart, Intent, IntentKind, Match, Memory, SetId,
+};
+
+use crate::status::text;
+
+/// The vendor mutations (and the pool search) the executor needs.
+/// Implemented by the IntelePeer client; tests use a scripted fake.
+pub trait Vendor: Send + Sync {
+    /// Searches the pool; returns the numbers found, in the vendor's order.
+    fn search(
+        &self,
+        query: &intelepeer::SearchPool,
+    ) -> impl Future<Output = Result<Vec<E164>, intelepeer::Error>> + Send;
+
+    /// Reserves `numbers` under `id`; returns when the reservation expires, if the vendor says.
+    fn reserve(
+        &self,
+        numbers: &[E164],
+        id: &ReservationId,
+    ) -> impl Future<Output = Result<Option<Timestamp>, intelepeer::Error>> + Send;
+
+    /// Purchases; returns the order ID.
+    fn purchase(
+        &self,
+        request: &intelepeer::PurchaseRequest,
+    ) -> impl Future<Output = Result<OrderId, intelepeer::Error>> + Send;
+
+    /// Changes the package of owned numbers; returns the order ID.
+    fn change_package(
+        &self,
+        request: &intelepeer::ChangePackageRequest,
+    ) -> impl Future<Output = Result<OrderId, intelepeer::Error>> + Send;
+
+    /// Disconnects numbers; returns the order ID.
+    fn disconnect(
+        &self,
+        request: &intelepeer::DisconnectRequest,
+    ) -> impl Future<Output = Result<OrderId, intelepeer::Error>> + Send;
+}
+
+impl Vendor for intelepeer::Client {
+    async fn search(&self, query: &intelepeer::SearchPool) -> Result<Vec<E164>, intelepeer::Error> {
+        let page = self.search_pool(query).await?;
+        Ok(page.numbers.into_iter().map(|n| n.endpoint).collect())
+    }
+
+    async fn reserve(
+        &self,
+        numbers: &[E164],
+        id: &ReservationId,
+    ) -> Result<Option<Timestamp>, intelepeer::Error> {
+        let request =
+            intelepeer::ReserveRequest::new(numbers.iter().cloned()).reservation_id(id.clone());
+        let reservations = intelepeer::Client::reserve(self, &request).await?;
+        Ok(reservations
+            .iter()
+            .find(|r| &r.reservation_id == id)
+            .or(reservations.first())
+            .and_then(|r| r.expiration_date))
+    }
+
+    async fn purchase(
+        &self,
+        request: &intelepeer::PurchaseRequest,
+    ) -> Result<OrderId, intelepeer::Error> {
+        Ok(intelepeer::Client::purchase(self, request).await?.order_id)
+    }
+
+    async fn change_package(
+        &self,
+        request: &intelepeer::ChangePackageRequest,
+    ) -> Result<OrderId, intelepeer::Error> {
+        Ok(intelepeer::Client::change_package(self, request)
+            .await?
+            .order_id)
+    }
+
+    async fn disconnect(
+        &self,
+        request: &intelepeer::DisconnectRequest,
+    ) -> Result<OrderId, intelepeer::Error> {
+        Ok(intelepeer::Client::disconnect(self, request)
+            .await?
+            .order_id)
+    }
+}
+
+/// Where write-ahead intents go before a vendor call: the sets' status.
+pub trait IntentLog: Send {
+    /// Records durably the memory of each of `sets` (with the new intents)
+    /// as it stands in `runs`; the vendor is called only after this returned
+    /// `Ok`.
+    fn write_ahead(
+        &mut self,
+        sets: &[SetId],
+        runs: &BTreeMap<SetId, SetRun>,
+    ) -> impl Future<Output = Result<(), WriteAheadError>> + Send;
+}
+
+/// A write-ahead that did not land: nothing was sent.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot record the intent of set {set} before the vendor call")]
+pub struct WriteAheadError {
+    /// The set whose status write failed.
+    pub set: SetId,
+    /// The cause.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Why execution stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// An intent could not be recorded; the vendor was not called.
+    #[error(transparent)]
+    WriteAhead(#[from] WriteAheadError),
+    /// The vendor failed or refused in a way the executor does not handle.
+    #[error("IntelePeer call failed")]
+    Vendor(#[source] intelepeer::Error),
+    /// The plan names something the memory does not hold (e.g. the purchase
+    /// of a reservation no intent records). Nothing was sent.
+    #[error("cannot execute the plan of set {set}: {reason}")]
+    Inconsistent {
+        /// The set.
+        set: SetId,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl ExecuteError {
+    /// The vendor's error at the root of this one, if any.
+    pub fn vendor_source(&self) -> Option<&intelepeer::Error> {
+        match self {
+            ExecuteError::Vendor(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A vendor mutation that was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    /// Numbers reserved.
+    Reserved {
+        /// Target package of the later purchase.
+        package: PackageId,
+        /// The numbers.
+        numbers: Vec<E164>,
+        /// The reservation.
+        reservation_id: ReservationId,
+        /// When it expires, if the vendor said.
+        until: Option<Timestamp>,
+        /// Found by search for an acquire request.
+        acquired: bool,
+    },
+    /// A reservation purchased.
+    Purchased {
+        /// The package.
+        package: PackageId,
+        /// The numbers.
+        numbers: Vec<E164>,
+        /// The order.
+        order_id: OrderId,
+        /// The reservation bought.
+        reservation_id: ReservationId,
+    },
+    /// Numbers moved.
+    Moved {
+        /// The target package.
+        package: PackageId,
+        /// The numbers.
+        numbers: Vec<E164>,
+        /// The order.
+        order_id: OrderId,
+    },
+    /// Numbers disconnected.
+    Disconnected {
+        /// The numbers.
+        numbers: Vec<E164>,
+        /// The order.
+        order_id: OrderId,
+    },
+}
+
+/// What kind of vendor refusal (or empty search) the executor handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RefusalKind {
+    /// A declared number cannot be reserved: someone else holds or bought it.
+    NumberUnavailable,
+    /// A pool search found nothing to reserve for an acquire request.
+    PoolExhausted,
+    /// A first purchase was refused: its reservation no longer holds the numbers.
+    ReservationLost,
+    /// A purchase was not answered, or was refused while an earlier attempt
+    /// may have bought it: a proving reservation or the inventory decides.
+    PurchaseUnconfirmed,
+    /// A move or disconnect conflicts with another order at the vendor.
+    OrderConflict,
+    /// The numbers of a disconnect are already pending disconnect.
+    AlreadyDisconnecting,
+    /// The vendor says the numbers of a disconnect are not the account's.
+    NotAssigned,
+}
+
+impl RefusalKind {
+    /// The reason of its Warning Event.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalKind::NumberUnavailable => "NumberUnavailable",
+            RefusalKind::PoolExhausted => "PoolExhausted",
+            RefusalKind::ReservationLost => "ReservationLost",
+            RefusalKind::PurchaseUnconfirmed => "PurchaseUnconfirmed",
+            RefusalKind::OrderConflict => "OrderConflict",
+            RefusalKind::AlreadyDisconnecting => "AlreadyDisconnecting",
+            RefusalKind::NotAssigned => "NotAssigned",
+        }
+    }
+
+    /// Whether it proves the inventory view wrong, so that the account walks
+    /// again before trusting it: the vendor knows of an order the listing did
+    /// not show (a conflicting order, a number already pending disconnect) or
+    /// denies a number the listing showed.
+    pub fn disproves_inventory(self) -> bool {
+        matches!(
+            self,
+            RefusalKind::OrderConflict
+                | RefusalKind::AlreadyDisconnecting
+                | RefusalKind::NotAssigned
+        )
+    }
+}
+
+/// A vendor refusal (or an empty search) the executor handled on its own;
+/// each becomes a Warning Event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What was refused; the Event reason.
+    pub kind: RefusalKind,
+    /// One line for a person.
+    pub message: String,
+}
+
+/// One set's share of the execution.
+#[derive(Debug, Clone, Default)]
+pub struct SetRun {
+    /// The memory to record: the plan's memory plus the intents written and answered.
+    pub memory: Memory,
+    /// Accepted mutations, in order.
+    pub done: Vec<Done>,
+    /// Refusals handled without stopping.
+    pub refusals: Vec<Refusal>,
+    /// The call serving this set failed and stopped the pass (its message).
+    pub failed: bool,
+}
+
+/// The outcome of executing an account's batches.
+#[derive(Debug, Default)]
+pub struct Executed {
+    /// Every set's memory and outcomes.
+    pub runs: BTreeMap<SetId, SetRun>,
+    /// When the last vendor mutation was answered (or sent, when it was not
+    /// answered): the next listing must start after it to show its result.
+    pub last_sent: Option<Timestamp>,
+    /// A refusal proved the inventory view wrong.
+    pub disproved: bool,
+    /// The failure that stopped execution, if any (later batches were not tried).
+    pub stopped: Option<ExecuteError>,
+}
+
+/// Whether a failed mutation proves the vendor did not act on it: it answered
+/// with a refusal (any 4xx, 429, 503), or the connection failed before the
+/// request was sent. Timeouts, dropped connections and other 5xx prove nothing.
+pub fn refused(e: &intelepeer::Error) -> bool {
+    e.is_retryable_for_mutation() || e.status().is_some_and(|s| (400..500).contains(&s))
+}
+
+/// A fresh client-chosen reservation ID: an upper-case UUID v4.
+pub fn fresh_reservation_id(set: &SetId) -> Result<ReservationId, ExecuteError> {
+    let raw = uuid::Uuid::new_v4().hyphenated().to_string().to_uppercase();
+    ReservationId::parse(&raw).map_err(|e| ExecuteError::Inconsistent {
+        set: set.clone(),
+        reason: format!("generated reservation ID {raw} refused: {e}"),
+    })
+}
+
+/// The pool query for an acquire request, and how many results to ask for:
+/// the wanted count plus the claimed numbers that could match (they are
+/// skipped), at most a page. A sequential run is asked for exactly.
+pub fn pool_query(
+    filter: &Match,
+    count: u32,
+    sequential: bool,
+    claimed: &BTreeSet<E164>,
+) -> intelepeer::SearchPool {
+    let query = match filter {
+        Match::Npa(npas) => intelepeer::SearchPool::in_npas(npas.iter().copied()),
+        Match::Like(prefix) => intelepeer::SearchPool::like(prefix.clone()),
+    };
+    let extra = if sequential {
+        0
+    } else {
+        claimed.iter().filter(|n| filter.matches(n)).count()
+    };
+    let size = u32::try_from(extra)
+        .unwrap_or(u32::MAX)
+        .saturating_add(count)
+        .clamp(1, intelepeer::MAX_PAGE_SIZE);
+    query.sequential(sequential).page_size(size)
+}
+
+/// Picks the numbers to reserve from a pool search: the first `count` that no
+/// set claims. A sequential run is taken whole or not at all (skipping a
+/// claimed number would break it).
+pub fn pick(found: &[E164], count: u32, sequential: bool, claimed: &BTreeSet<E164>) -> Vec<E164> {
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    if sequential {
+        let run: Vec<E164> = found.iter().take(count).cloned().collect();
+        if run.len() < count || run.iter().any(|n| claimed.contains(n)) {
+            return Vec::new();
+        }
+        return run;
+    }
+    found
+        .iter()
+        .filter(|n| !claimed.contains(*n))
+        .take(count)
+        .cloned()
+        .collect()
+}
+
+/// An intent the vendor has not answered yet: no reservation, reference or order.
+pub fn new_intent(
+    kind: IntentKind,
+    numbers: Vec<E164>,
+    package: Option<PackageId>,
+    now: Timestamp,
+) -> Intent {
+    Intent {
+        kind,
+        numbers,
+        package,
+        reservation_id: None,
+        reserved_until: None,
+        reference_id: None,
+        order_id: None,
+        acquired: false,
+        started: now,
+        refused: None,
+    }
+}
+
+/// Carries out an account's batches (see the module documentation).
+pub struct Executor<'a, V, L> {
+    vendor: &'a V,
+    log: &'a mut L,
+    now: Timestamp,
+    /// The referenceID prefix of this account.
+    tag: &'a str,
+    /// Numbers any set of the account claims (an `Acquire` skips them).
+    claimed: BTreeSet<E164>,
+    calls: usize,
+    out: Executed,
+}
+
+/// A set's intent before a call changed it (to put back when nothing was sent).
+type Saved = (SetId, Option<Intent>, usize);
+
+impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
+    /// An executor starting from each set's planned `memories`.
+    pub fn new(
+        vendor: &'a V,
+        log: &'a mut L,
+        now: Timestamp,
+        tag: &'a str,
+        memories: impl IntoIterator<Item = (SetId, Memory)>,
+        claimed: BTreeSet<E164>,
+    ) -> Self {
+        let runs = memories
+            .into_iter()
+            .map(|(id, memory)| {
+                (
+                    id,
+                    SetRun {
+                        memory,
+                        ..SetRun::default()
+                    },
+                )
+            })
+            .collect();
+        Executor {
+            vendor,
+            log,
+            now,
+            tag,
+            claimed,
+            calls: 0,
+            out: Executed {
+                runs,
+                ..Executed::default()
+            },
+        }
+    }
+
+    /// Executes `batches` in order; stops at the first failure that is not a
+    /// handled refusal (recorded in [`Executed::stopped`], and as `failed` in
+    /// the runs of the sets that call served).
+    pub async fn run(mut self, batches: &[Batch]) -> Executed {
+        for batch in batches {
+            let step = match batch.kind {
+                BatchKind::Purchase => self.purchase(batch).await,
+                BatchKind::Move => self.change_package(batch).await,
+                BatchKind::Disconnect => self.disconnect(batch).await,
+                BatchKind::Reserve => self.reserve_part(batch).await,
+                BatchKind::Acquire => self.acquire(batch).await,
+            };
+            if let Err(e) = step {
+                for part in &batch.parts {
+                    self.run_of(&part.set).failed = true;
+                }
+                self.out.stopped = Some(e);
+                break;
+            }
+        }
+        self.out
+    }
+
+    fn run_of(&mut self, set: &SetId) -> &mut SetRun {
+        self.out.runs.entry(set.clone()).or_default()
+    }
+
+    fn reference(&mut self) -> String {
+        self.calls += 1;
+        format!(
+            "tfns-{}-{}-{}",
+            self.tag,
+            self.now.as_millisecond(),
+            self.calls
+        )
+    }
+
+    fn sent(&mut self) {
+        self.out.last_sent = Some(Timestamp::now());
+    }
+
+    fn refuse(&mut self, set: &SetId, kind: RefusalKind, message: String) {
+        if kind.disproves_inventory() {
+            self.out.disproved = true;
+        }
+        self.run_of(set).refusals.push(Refusal { kind, message });
+    }
+
+    /// Writes the sets' memory ahead of a call; on failure puts `saved`
+    /// back (the vendor is not called).
+    async fn write_ahead(&mut self, sets: &[SetId], saved: Vec<Saved>) -> Result<(), ExecuteError> {
+        if let Err(e) = self.log.write_ahead(sets, &self.out.runs).await {
+            self.restore(saved);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Puts intents back as they were: `(set, previous, index)` replaces the
+    /// intent at `index` (or removes it when it was pushed, `previous` None).
+    fn restore(&mut self, saved: Vec<Saved>) {
+        for (set, previous, k) in saved.into_iter().rev() {
+            let intents = &mut self.run_of(&set).memory.intents;
+            match previous {
+                Some(p) if k < intents.len() => intents[k] = p,
+                None if k < intents.len() => {
+                    intents.remove(k);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Pushes a new intent into `set`'s memory; returns what undoes it.
+    fn push(&mut self, set: &SetId, intent: Intent) -> Saved {
+        let intents = &mut self.run_of(set).memory.intents;
+        intents.push(intent);
+        (set.clone(), None, intents.len() - 1)
+    }
+
+    fn intent_mut(&mut self, set: &SetId, k: usize) -> Option<&mut Intent> {
+        self.run_of(set).memory.intents.get_mut(k)
+    }
+
+    fn find(&self, set: &SetId, pred: impl Fn(&Intent) -> bool) -> Option<usize> {
+        self.out
+            .runs
+            .get(set)
+            .and_then(|r| r.memory.intents.iter().position(pred))
+    }
+
+    fn drop_intent(&mut self, set: &SetId, k: usize) {
+        let intents = &mut self.run_of(set).memory.intents;
+        if k < intents.len() {
+            intents.remove(k);
+        }
+    }
+
+    /// A Purchase batch: the first purchase of one or more recorded
+    /// reservations (merged across sets), or one re-sent purchase.
+    async fn purchase(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
+        let retry = batch
+            .parts
+            .iter()
+            .any(|p| matches!(p.action, Action::Purchase { retry: true, .. }));
+        let Some(package) = batch.package() else {
+            return Ok(());
+        };
+        let mut saved: Vec<Saved> = Vec::new();
+        let mut slots: Vec<(SetId, usize, ReservationId, Vec<E164>)> = Vec::new();
+        let recorded = if retry {
+            IntentKind::Purchase
+        } else {
+            IntentKind::Reserve
+        };
+        for part in &batch.parts {
+            let Action::Purchase {
+                reservation_id,
+                numbers,
+                ..
+            } = &part.action
+            else {
+                continue;
+            };
+            let Some(k) = self.find(&part.set, |i| {
+                i.kind == recorded
+                    && i.reservation_id.as_ref() == Some(reservation_id)
+                    && i.order_id.is_none()
+            }) else {
+                return Err(ExecuteError::Inconsistent {
+                    set: part.set.clone(),
+                    reason: format!(
+                        "purchase of reservation {reservation_id}, which no intent records"
+                    ),
+                });
+            };
+            slots.push((part.set.clone(), k, reservation_id.clone(), numbers.clone()));
+        }
+        if slots.is_empty() {
+            return Ok(());
+        }
+        // A re-sent purchase repeats its first attempt's referenceID.
+        let earlier = if retry {
+            let (set, k, ..) = &slots[0];
+            self.out.runs[set].memory.intents[*k].reference_id.clone()
+        } else {
+            None
+        };
+        let reference = match earlier {
+            Some(r) => r,
+            None => self.reference(),
+        };
+        let now = self.now;
+        for (set, k, ..) in &slots {
+            let Some(intent) = self.intent_mut(set, *k) else {
+                continue;
+            };
+            let previous = intent.clone();
+            intent.kind = IntentKind::Purchase;
+            intent.package = Some(package);
+            intent.reference_id = Some(reference.clone());
+            intent.started = now;
+            saved.push((set.clone(), Some(previous), *k));
+        }
+        let sets: Vec<SetId> = slots.iter().map(|(s, ..)| s.clone()).collect();
+        // The previous state to put back if a refusal proves nothing was
+        // bought by a first purchase.
+        let before: Vec<Saved> = saved.clone();
+        self.write_ahead(&sets, saved).await?;
+        let o = &batch.options;
+        let request = intelepeer::PurchaseRequest::by_reservations(
+            slots.iter().map(|(_, _, r, _)| r.clone()),
+            package,
+            o.service_area,
+        )
+        .my_resp_org(o.my_resp_org)
+        .options(intelepeer::OrderOptions {
+            email: o.email.clone(),
+            notes: o.notes.clone(),
+            reference_id: Some(reference),
+        });
+        let answer = self.vendor.purchase(&request).await;
+        self.sent();
+        match answer {
+            Ok(order_id) => {
+                for (set, k, reservation_id, numbers) in slots {
+                    if let Some(i) = self.intent_mut(&set, k) {
+                        i.order_id = Some(order_id);
+                    }
+                    self.run_of(&set).done.push(Done::Purchased {
+                        package,
+                        numbers,
+                        order_id,
+                        reservation_id,
+                    });
+                }
+                Ok(())
+            }
+            Err(intelepeer::Error::NotAvailable) if slots.len() == 1 && !retry => {
+                // One reservation, first attempt: it no longer holds its
+                // numbers, and nothing was bought.
+                let (set, k, reservation_id, numbers) = &slots[0];
+                self.drop_intent(set, *k);
+                self.refuse(
+                    set,
+                    RefusalKind::ReservationLost,
+                    text::reservation_lost(reservation_id, numbers),
+                );
+                Ok(())
+            }
+            Err(intelepeer::Error::NotAvailable) => {
+                // Re-sent (an earlier attempt may have bought it), or several
+                // reservations (one may have lapsed; the vendor may not buy
+                // them all or nothing): each is proven unbought by a fresh
+                // reservation, or shown bought by the inventory.
+                let now = self.now;
+                for (set, k, reservation_id, numbers) in slots {
+                    if let Some(i) = self.intent_mut(&set, k) {
+                        i.refused = Some(now);
+                    }
+                    self.refuse(
+                        &set,
+                        RefusalKind::PurchaseUnconfirmed,
+                        text::resent_purchase_refused(&reservation_id, &numbers),
+                    );
+                }
+                Ok(())
+            }
+            Err(e) if refused(&e) => {
+                // This attempt bought nothing. A first purchase goes back to
+                // its reservation; a re-sent one stays as written (the
+                // earlier attempt may still have bought the numbers).
+                if !retry {
+                    self.restore(before);
+                }
+                Err(ExecuteError::Vendor(e))
+            }
+            Err(e) => {
+                for (set, _, reservation_id, numbers) in &slots {
+                    self.refuse(
+                        set,
+                        RefusalKind::PurchaseUnconfirmed,
+                        text::purchase_unanswered(reservation_id, numbers, retry, &e),
+                    );
+                }
+                Err(ExecuteError::Vendor(e))
+            }
+        }
+    }
+
+    /// Pushes one new order intent of `kind` per part, shares `reference`.
+    fn order_intents(
+        &mut self,
+        kind: IntentKind,
+        package: Option<PackageId>,
+        parts: &[BatchPart],
+        reference: &str,
+    ) -> (Vec<SetId>, Vec<Saved>, Vec<(SetId, usize, Vec<E164>)>) {
+        let mut sets = Vec::new();
+        let mut saved = Vec::new();
+        let mut slots = Vec::new();
+        for part in parts {
+            let numbers = match &part.action {
+                Action::Move { numbers, .. } | Action::Disconnect { numbers } => numbers.clone(),
+                _ => continue,
+            };
+            let mut intent = new_intent(kind, numbers.clone(), package, self.now);
+            intent.reference_id = Some(reference.to_owned());
+            let undo = self.push(&part.set, intent);
+            slots.push((part.set.clone(), undo.2, numbers));
+            saved.push(undo);
+            sets.push(part.set.clone());
+        }
+        (sets, saved, slots)
+    }
+
+    /// A Move batch: numbers of one or more sets into one package.
+    async fn change_package(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
+        let Some(package) = batch.package() else {
+            return Ok(());
+        };
+        let reference = self.reference();
+        let (sets, saved, slots) =
+            self.order_intents(IntentKind::Move, Some(package), &batch.parts, &reference);
+        if slots.is_empty() {
+            return Ok(());
+        }
+        self.write_ahead(&sets, saved.clone()).await?;
+        let request = intelepeer::ChangePackageRequest::new(
+            package,
+            slots.iter().flat_map(|(_, _, n)| n.iter().cloned()),
+        )
+        .options(intelepeer::OrderOptions {
+            email: batch.options.email.clone(),
+            notes: batch.options.notes.clone(),
+            reference_id: Some(reference),
+        });
+        let answer = self.vendor.change_package(&request).await;
+        self.sent();
+        match answer {
+            Ok(order_id) => {
+                for (set, k, numbers) in slots {
+                    if let Some(i) = self.intent_mut(&set, k) {
+                        i.order_id = Some(order_id);
+                    }
+                    self.run_of(&set).done.push(Done::Moved {
+                        package,
+                        numbers,
+                        order_id,
+                    });
+                }
+                Ok(())
+            }
+            Err(e @ (intelepeer::Error::ConflictingOrder | intelepeer::Error::Conflict { .. })) => {
+                self.restore(saved);
+                for (set, _, numbers) in &slots {
+                    self.refuse(
+                        set,
+                        RefusalKind::OrderConflict,
+                        text::move_conflict(package, numbers, &e),
+                    );
+                }
+                Ok(())
+            }
+            Err(e) if refused(&e) => {
+                self.restore(saved);
+                Err(ExecuteError::Vendor(e))
+            }
+            Err(e) => Err(ExecuteError::Vendor(e)),
+        }
+    }
+
+    /// A Disconnect batch: numbers of one or more sets.
+    async fn disconnect(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
+        let reference = self.reference();
+        let (sets, saved, slots) =
+            self.order_intents(IntentKind::Disconnect, None, &batch.parts, &reference);
+        if slots.is_empty() {
+            return Ok(());
+        }
+        self.write_ahead(&sets, saved.clone()).await?;
+        let request = intelepeer::DisconnectRequest::new(
+            slots.iter().flat_map(|(_, _, n)| n.iter().cloned()),
+        )
+        .options(intelepeer::OrderOptions {
+            email: batch.options.email.clone(),
+            notes: batch.options.notes.clone(),
+            reference_id: Some(reference),
+        });
+        let answer = self.vendor.disconnect(&request).await;
+        self.sent();
+        match answer {
+            Ok(order_id) => {
+                for (set, k, numbers) in slots {
+                    if let Some(i) = self.intent_mut(&set, k) {
+                        i.order_id = Some(order_id);
+                    }
+                    self.run_of(&set)
+                        .done
+                        .push(Done::Disconnected { numbers, order_id });
+                }
+                Ok(())
+            }
+            Err(intelepeer::Error::AlreadyPendingDisconnect) => {
+                // The intents stay: the next trusted listing resolves them.
+                for (set, _, numbers) in &slots {
+                    self.refuse(
+                        set,
+                        RefusalKind::AlreadyDisconnecting,
+                        text::already_disconnecting(numbers),
+                    );
+                }
+                Ok(())
+            }
+            Err(intelepeer::Error::NotAssigned) => {
+                for (set, _, numbers) in &slots {
+                    self.refuse(set, RefusalKind::NotAssigned, text::not_assigned(numbers));
+                }
+                Ok(())
+            }
+            Err(e @ (intelepeer::Error::ConflictingOrder | intelepeer::Error::Conflict { .. })) => {
+                self.restore(saved);
+                for (set, _, numbers) in &slots {
+                    self.refuse(
+                        set,
+                        RefusalKind::OrderConflict,
+                        text::disconnect_conflict(numbers, &e),
+                    );
+                }
+                Ok(())
+            }
+            Err(e) if refused(&e) => {
+                self.restore(saved);
+                Err(ExecuteError::Vendor(e))
+            }
+            Err(e) => Err(ExecuteError::Vendor(e)),
+        }
+    }
+
+    /// A Reserve batch: one set's declared numbers, or a reservation proving
+    /// a refused purchase unbought.
+    async fn reserve_part(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
+        for part in &batch.parts {
+            if let Action::Reserve {
+                package,
+                numbers,
+                proves,
+            } = &part.action
+            {
+                self.reserve(&part.set, *package, numbers.clone(), false, proves.as_ref())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reserve(
+        &mut self,
+        set: &SetId,
+        package: PackageId,
+        numbers: Vec<E164>,
+        acquired: bool,
+        proves: Option<&ReservationId>,
+    ) -> Result<(), ExecuteError> {
+        let proved = match proves {
+            Some(r) => {
+                let k = self.find(set, |i| {
+                    i.kind == IntentKind::Purchase
+                        && i.order_id.is_none()
+                        && i.reservation_id.as_ref() == Some(r)
+                });
+                if k.is_none() {
+                    return Err(ExecuteError::Inconsistent {
+                        set: set.clone(),
+                        reason: format!(
+                            "proof of the purchase of reservation {r}, which no unanswered intent records"
+                        ),
+                    });
+                }
+                k
+            }
+            None => None,
+        };
+        let acquired =
+            acquired || proved.is_some_and(|k| self.out.runs[set].memory.intents[k].acquired);
+        let rid = fresh_reservation_id(set)?;
+        let mut intent = new_intent(
+            IntentKind::Reserve,
+            numbers.clone(),
+            Some(package),
+            self.now,
+        );
+        intent.reservation_id = Some(rid.clone());
+        intent.acquired = acquired;
+        let undo = self.push(set, intent);
+        let k = undo.2;
+        self.write_ahead(std::slice::from_ref(set), vec![undo])
+            .await?;
+        let answer = self.vendor.reserve(&numbers, &rid).await;
+        self.sent();
+        match answer {
+            Ok(until) => {
+                if let Some(i) = self.intent_mut(set, k) {
+                    i.reserved_until = until;
+                }
+                if let Some(p) = proved {
+                    // Reserved: nobody owned or had ordered them, so the
+                    // refused purchase bought nothing. (`p` precedes `k`.)
+                    self.drop_intent(set, p);
+                }
+                self.run_of(set).done.push(Done::Reserved {
+                    package,
+                    numbers,
+                    reservation_id: rid,
+                    until,
+                    acquired,
+                });
+                Ok(())
+            }
+            Err(intelepeer::Error::NotAvailable) => {
+                self.drop_intent(set, k);
+                if let (Some(p), Some(r)) = (proved, proves) {
+                    let now = self.now;
+                    if let Some(i) = self.intent_mut(set, p) {
+                        i.refused = Some(now);
+                    }
+                    self.refuse(
+                        set,
+                        RefusalKind::PurchaseUnconfirmed,
+                        text::resent_purchase_refused(r, &numbers),
+                    );
+                    return Ok(());
+                }
+                if acquired {
+                    // A race with another buyer: the numbers were free when
+                    // searched. Back off and search again.
+                    return Err(ExecuteError::Vendor(intelepeer::Error::NotAvailable));
+                }
+                let now = self.now;
+                let run = self.run_of(set);
+                for n in &numbers {
+                    run.memory.unavailable.insert(n.clone(), now);
+                }
+                self.refuse(
+                    set,
+                    RefusalKind::NumberUnavailable,
+                    text::number_unavailable(package, &numbers),
+                );
+                Ok(())
+            }
+            Err(e) if refused(&e) => {
+                self.drop_intent(set, k);
+                Err(ExecuteError::Vendor(e))
+            }
+            Err(e) => Err(ExecuteError::Vendor(e)),
+        }
+    }
+
+    /// An Acquire batch: a pool search, then a reservation of what it found.
+    async fn acquire(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
+        for part in &batch.parts {
+            let Action::Acquire {
+                package,
+                count,
+                filter,
+                sequential,
+            } = &part.action
+            else {
+                continue;
+            };
+            // Numbers reserved earlier in this pass are claimed too.
+            let mut claimed = self.claimed.clone();
+            claimed.extend(self.out.runs.values().flat_map(|r| {
+                r.memory
+                    .intents
+                    .iter()
+                    .flat_map(|i| i.numbers.iter().cloned())
+            }));
+            let query = pool_query(filter, *count, *sequential, &claimed);
+            let found = self
+                .vendor
+                .search(&query)
+                .await
+                .map_err(ExecuteError::Vendor)?;
+            let picks = pick(&found, *count, *sequential, &claimed);
+            if picks.is_empty() {
+                self.refuse(
+                    &part.set,
+                    RefusalKind::PoolExhausted,
+                    text::pool_exhausted(*package, *count, filter, *sequential),
+                );
+                continue;
+            }
+            self.reserve(&part.set, *package, picks, true, None).await?;
+        }
+        Ok(())
+    }
+}
