@@ -833,17 +833,13 @@ fn assert_stored_as_written(written: &Value, stored: &Value, at: &str) {
     }
 }
 
-#[test]
-fn two_field_managers_applying_deploy_server_side_conflict_on_nothing() {
-    // What Flux (kustomize-controller) and then another manager (Argo CD, a
-    // person with kubectl) do: neither may need --force-conflicts.
+/// Server-side applies `manifests` as each of `managers` in turn, without
+/// --force-conflicts (what Flux, Argo CD or a person with kubectl do one after
+/// the other), then checks that the API server stored every field as written
+/// and that re-applying changed no Deployment's spec.
+fn apply_by_each_manager_without_conflicts(manifests: &str, managers: &[&str]) {
     let cp = ControlPlane::shared();
-    let rendered = cp.kubectl_ok(&["kustomize", &path("deploy")]);
-    for manager in [
-        "kustomize-controller",
-        "argocd-controller",
-        "kustomize-controller",
-    ] {
+    for manager in managers {
         let out = cp.kubectl_stdin(
             &[
                 "apply",
@@ -852,7 +848,7 @@ fn two_field_managers_applying_deploy_server_side_conflict_on_nothing() {
                 "-f",
                 "-",
             ],
-            &rendered,
+            manifests,
         );
         assert!(
             out.status.success(),
@@ -861,7 +857,7 @@ fn two_field_managers_applying_deploy_server_side_conflict_on_nothing() {
         );
     }
     // Nothing the managers wrote was defaulted or rewritten underneath them.
-    for written in yaml_documents(&rendered) {
+    for written in yaml_documents(manifests) {
         let kind = written["kind"].as_str().expect("kind");
         let name = written["metadata"]["name"].as_str().expect("name");
         let mut args = vec!["get", kind, name, "-o", "json"];
@@ -880,6 +876,19 @@ fn two_field_managers_applying_deploy_server_side_conflict_on_nothing() {
 }
 
 #[test]
+fn two_field_managers_applying_deploy_server_side_conflict_on_nothing() {
+    let rendered = ControlPlane::shared().kubectl_ok(&["kustomize", &path("deploy")]);
+    apply_by_each_manager_without_conflicts(
+        &rendered,
+        &[
+            "kustomize-controller",
+            "argocd-controller",
+            "kustomize-controller",
+        ],
+    );
+}
+
+#[test]
 fn two_field_managers_applying_the_chart_with_monitoring_server_side_conflict_on_nothing() {
     monitoring_crds();
     let ns = TestNs::create();
@@ -891,22 +900,8 @@ fn two_field_managers_applying_the_chart_with_monitoring_server_side_conflict_on
         ns.name(),
         &[MONITORING, &watch, "crds.install=false"],
     );
-    let cp = ControlPlane::shared();
-    for manager in ["helm-controller", "argocd-controller", "helm-controller"] {
-        let out = cp.kubectl_stdin(
-            &[
-                "apply",
-                "--server-side",
-                &format!("--field-manager={manager}"),
-                "-f",
-                "-",
-            ],
-            &rendered,
-        );
-        assert!(
-            out.status.success(),
-            "server-side apply by {manager} conflicts: {}",
-            describe(&out)
-        );
-    }
+    apply_by_each_manager_without_conflicts(
+        &rendered,
+        &["helm-controller", "argocd-controller", "helm-controller"],
+    );
 }
