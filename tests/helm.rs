@@ -17,7 +17,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{ControlPlane, Operator, TestNs, TestSim, describe, random_suffix, repo_path};
+use support::{
+    ControlPlane, Operator, TestNs, TestSim, describe, random_suffix, repo_path, wait_until,
+};
 
 const CHART: &str = "charts/tollfree-operator";
 /// The release and namespace of the README (and of deploy/).
@@ -145,15 +147,32 @@ fn monitoring_crds() {
             "servicemonitors.monitoring.coreos.com",
             "prometheusrules.monitoring.coreos.com",
         ] {
-            cp.kubectl_ok(&[
-                "wait",
-                "--for",
-                "condition=established",
-                "--timeout=60s",
-                &format!("crd/{crd}"),
-            ]);
+            wait_established(cp.kubeconfig_path(), crd);
         }
     });
+}
+
+/// Waits until the CRD `name` is Established. Polled: `kubectl wait` can fail
+/// on a CRD whose status has no conditions yet.
+fn wait_established(kubeconfig: &Path, name: &str) {
+    wait_until(
+        Duration::from_secs(60),
+        &format!("CRD {name} Established"),
+        || {
+            let out = ControlPlane::shared().kubectl_with(
+                kubeconfig,
+                &[
+                    "get",
+                    "crd",
+                    name,
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Established\")].status}",
+                ],
+                None,
+            );
+            (String::from_utf8_lossy(&out.stdout) == "True").then_some(())
+        },
+    );
 }
 
 /// `kubectl apply --server-side --dry-run=server` of `manifests`: the objects
@@ -694,13 +713,7 @@ async fn helm_install_on_an_empty_cluster_runs_the_operator_under_the_charts_ser
     ] {
         cluster.kubectl_ok(&["get", kind, name, "-n", OPERATOR_NS]);
     }
-    cluster.kubectl_ok(&[
-        "wait",
-        "--for",
-        "condition=established",
-        "--timeout=60s",
-        "crd/tollfreenumbersets.tollfree.dev",
-    ]);
+    wait_established(&cluster.kubeconfig, "tollfreenumbersets.tollfree.dev");
 
     // The operator, authenticated with a token of the chart's ServiceAccount
     // (no kubelet runs the Deployment here), electing a leader in the release
