@@ -6,7 +6,17 @@
 #                                 example, wait until it is Ready, and leave it all running.
 #   hack/run-local.sh stop DIR    stop all of it.
 #
-# Environment: SIM_PORT (8089), METRICS_PORT (8080), ORDER_DELAY (2s).
+# `start` fails loudly: a port already in use, or the simulator or the operator
+# exiting before the example is Ready, is named (with the tail of its log) and
+# the script exits 1; "Running." is printed only when both are alive and the
+# example is Ready. What did start keeps running for inspection: `make stop`.
+#
+# Environment:
+#   SIM_PORT (8089), METRICS_PORT (8080), ORDER_DELAY (2s)
+#   SIMULATOR_ARGS, OPERATOR_ARGS   extra flags (whitespace-separated), e.g.
+#                                   OPERATOR_ARGS=--log-format=json
+#   TOLLFREE_OPERATOR_BIN           use this binary instead of building target/debug's
+#   READY_TIMEOUT (180)             seconds to wait for the example to be Ready
 set -euo pipefail
 
 cmd=${1:-}
@@ -15,7 +25,12 @@ dir=${2:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 sim_port=${SIM_PORT:-8089}
 metrics_port=${METRICS_PORT:-8080}
-bin="$root/target/debug/tollfree-operator"
+ready_timeout=${READY_TIMEOUT:-180}
+bin=${TOLLFREE_OPERATOR_BIN:-$root/target/debug/tollfree-operator}
+read -r -a simulator_args <<<"${SIMULATOR_ARGS:-}"
+read -r -a operator_args <<<"${OPERATOR_ARGS:-}"
+
+fail() { echo "make run: error: $*" >&2; exit 1; }
 
 stop_pid() { # name
   local f="$dir/$1.pid"
@@ -30,6 +45,45 @@ stop_pid() { # name
   fi
 }
 
+# Fails unless 127.0.0.1:PORT can be bound (what the process will do), naming
+# the process that needs it, the variable that moves it, and who holds it.
+require_free_port() { # port what variable
+  local port=$1 what=$2 var=$3 holder
+  if ! python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+    holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -n1 || true)
+    fail "port $port (the $what, $var) is already in use${holder:+ by $holder}; stop it (make stop, if it is an earlier make run) or choose another port: $var=... make run"
+  fi
+}
+
+# Fails with the tail of its log if the process NAME (pid in DIR/NAME.pid) has exited.
+require_alive() { # name log
+  local pid status=0
+  pid=$(cat "$dir/$1.pid")
+  if ! kill -0 "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null || status=$?
+    echo "---- last lines of $2 ----" >&2
+    tail -n 30 "$2" >&2 || true
+    echo "----" >&2
+    fail "the $1 (pid $pid) exited during start (status $status); see $2. make stop stops what did start"
+  fi
+}
+
+# Waits until CHECK succeeds while the process NAME stays alive.
+wait_started() { # name log timeout_seconds check...
+  local name=$1 log=$2 timeout=$3
+  shift 3
+  local deadline=$((SECONDS + timeout))
+  while true; do
+    require_alive "$name" "$log"
+    "$@" >/dev/null 2>&1 && return 0
+    (( SECONDS < deadline )) || fail "the $name did not answer within ${timeout}s; see $log"
+    sleep 0.2
+  done
+}
+
 case "$cmd" in
 stop)
   stop_pid operator
@@ -39,26 +93,42 @@ stop)
   ;;
 start)
   mkdir -p "$dir"
-  echo "==> building tollfree-operator"
-  (cd "$root" && cargo build --quiet --bin tollfree-operator)
-
-  echo "==> starting the local control plane (first run builds kube-apiserver and etcd: several minutes)"
-  "$root/hack/control-plane.sh" start "$dir/control-plane" >/dev/null
-  export KUBECONFIG="$dir/control-plane/kubeconfig"
-
+  # An earlier `make run` in the same DIR is replaced.
+  stop_pid operator
   stop_pid simulator
+  require_free_port "$sim_port" simulator SIM_PORT
+  require_free_port "$metrics_port" "operator's metrics server" METRICS_PORT
+
+  if [[ -z "${TOLLFREE_OPERATOR_BIN:-}" ]]; then
+    echo "==> building tollfree-operator"
+    (cd "$root" && cargo build --quiet --bin tollfree-operator)
+  fi
+  [[ -x "$bin" ]] || fail "no operator binary at $bin"
+
   echo "==> starting the IntelePeer simulator on 127.0.0.1:$sim_port"
   nohup "$bin" simulator --listen "127.0.0.1:$sim_port" --order-delay "${ORDER_DELAY:-2s}" \
-    --state "$dir/simulator-state.json" >"$dir/simulator.log" 2>&1 &
+    --state "$dir/simulator-state.json" "${simulator_args[@]}" >"$dir/simulator.log" 2>&1 &
   echo $! >"$dir/simulator.pid"
-  for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$sim_port/_admin/state" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  wait_started simulator "$dir/simulator.log" 30 curl -fsS "http://127.0.0.1:$sim_port/_admin/state"
+
+  echo "==> starting the local control plane (first run builds kube-apiserver and etcd: several minutes)"
+  "$root/hack/control-plane.sh" start "$dir/control-plane" >/dev/null \
+    || fail "the local control plane did not start; see $dir/control-plane/*.log"
+  export KUBECONFIG="$dir/control-plane/kubeconfig"
 
   echo "==> installing the CRD and the example"
-  kubectl apply -f "$root/crds/tollfreenumberset.yaml" >/dev/null
-  kubectl wait --for condition=established --timeout=60s crd/tollfreenumbersets.tollfree.dev >/dev/null
+  kubectl apply --server-side --force-conflicts -f "$root/crds/tollfreenumberset.yaml" >/dev/null
+  # Polled rather than `kubectl wait`, which can fail on a CRD whose status has
+  # no conditions yet.
+  established() {
+    [[ "$(kubectl get crd tollfreenumbersets.tollfree.dev \
+          -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" == True ]]
+  }
+  deadline=$((SECONDS + 60))
+  until established; do
+    (( SECONDS < deadline )) || fail "the CRD was not Established within 60s"
+    sleep 0.2
+  done
   kubectl apply -f "$root/deploy/examples/namespace.yaml" >/dev/null
   # The example Secret carries placeholders; the simulator's user is demo/demo.
   kubectl -n telecom create secret generic intelepeer-account \
@@ -66,19 +136,27 @@ start)
     --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply -f "$root/deploy/examples/support-lines.yaml" >/dev/null
 
-  stop_pid operator
-  echo "==> starting the operator"
+  echo "==> starting the operator (metrics on 127.0.0.1:$metrics_port)"
   nohup "$bin" run --intelepeer-url "http://127.0.0.1:$sim_port" \
-    --metrics-addr "127.0.0.1:$metrics_port" >"$dir/operator.log" 2>&1 &
+    --metrics-addr "127.0.0.1:$metrics_port" "${operator_args[@]}" >"$dir/operator.log" 2>&1 &
   echo $! >"$dir/operator.pid"
+  wait_started operator "$dir/operator.log" 60 curl -fsS "http://127.0.0.1:$metrics_port/readyz"
 
   echo "==> waiting for telecom/support-lines to be Ready"
-  if ! kubectl -n telecom wait --for=condition=Ready tfns/support-lines --timeout=180s >/dev/null; then
-    kubectl -n telecom get tfns -o yaml >&2 || true
-    tail -n 40 "$dir/operator.log" >&2 || true
-    echo "the example did not become Ready; see $dir/operator.log" >&2
-    exit 1
-  fi
+  deadline=$((SECONDS + ready_timeout))
+  until [[ "$(kubectl -n telecom get tfns support-lines \
+              -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]; do
+    require_alive simulator "$dir/simulator.log"
+    require_alive operator "$dir/operator.log"
+    if (( SECONDS >= deadline )); then
+      kubectl -n telecom get tfns -o yaml >&2 || true
+      tail -n 40 "$dir/operator.log" >&2 || true
+      fail "the example did not become Ready within ${ready_timeout}s; see $dir/operator.log"
+    fi
+    sleep 0.5
+  done
+  require_alive simulator "$dir/simulator.log"
+  require_alive operator "$dir/operator.log"
   kubectl get tfns -A
   cat <<EOT
 

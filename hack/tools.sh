@@ -23,6 +23,8 @@ die() { log "error: $*"; exit 1; }
 #   KIND local:  `go build` of the module in directory SOURCE of this repository
 #                (VERSION names the build; bump it when the source changes)
 TOOLS=(
+  "helm  module helm.sh/helm/v3/cmd/helm v3.22.0"
+  "crane module github.com/google/go-containerregistry/cmd/crane v0.22.1"
   "promtool module github.com/prometheus/prometheus/cmd/promtool v0.316.0"
   "kstatus local hack/tools/kstatus cli-utils-v0.37.2.1"
   "lua-health local hack/tools/lua-health gopher-lua-v1.1.1.1"

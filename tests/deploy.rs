@@ -110,10 +110,20 @@ fn yaml_documents(text: &str) -> Vec<Value> {
         .collect()
 }
 
+/// What the chart adds to the generated CRD's metadata, besides labels: it is
+/// kept on `helm uninstall` and never pruned by Flux or Argo CD, because
+/// deleting it would delete every set.
+const CRD_KEEP_ANNOTATIONS: [(&str, &str); 3] = [
+    ("helm.sh/resource-policy", "keep"),
+    ("kustomize.toolkit.fluxcd.io/prune", "disabled"),
+    ("argocd.argoproj.io/sync-options", "Delete=false"),
+];
+
 #[test]
 fn the_deployed_crd_is_the_generated_one() {
-    // deploy/ includes crds/ rather than a copy that could drift: the rendered
-    // CRD is the checked-in one, apart from the labels kustomize adds.
+    // deploy/ is the rendered chart, whose CRD template includes the generated
+    // file verbatim: the rendered CRD is the checked-in one, apart from the
+    // labels the chart and kustomize add and the keep annotations.
     let rendered = ControlPlane::shared().kubectl_ok(&["kustomize", &path("deploy")]);
     let rendered = yaml_documents(&rendered);
     let mut deployed = find(
@@ -122,14 +132,24 @@ fn the_deployed_crd_is_the_generated_one() {
         "tollfreenumbersets.tollfree.dev",
     )
     .clone();
+    let annotations = deployed["metadata"]["annotations"].clone();
+    for (key, value) in CRD_KEEP_ANNOTATIONS {
+        assert_eq!(
+            annotations[key], value,
+            "the deployed CRD's annotation {key}"
+        );
+    }
     let checked_in =
         std::fs::read_to_string(repo_path("crds/tollfreenumberset.yaml")).expect("the CRD");
     let mut checked_in = yaml_documents(&checked_in).remove(0);
+    assert!(
+        checked_in["metadata"]["annotations"].is_null(),
+        "the generated CRD has annotations of its own: compare them here"
+    );
     for crd in [&mut deployed, &mut checked_in] {
-        crd["metadata"]
-            .as_object_mut()
-            .expect("metadata")
-            .remove("labels");
+        let metadata = crd["metadata"].as_object_mut().expect("metadata");
+        metadata.remove("labels");
+        metadata.remove("annotations");
     }
     assert!(
         deployed == checked_in,
