@@ -232,12 +232,14 @@ fn wrong_credentials_stall_the_set_without_a_hot_loop() {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn a_number_of_a_set_with_an_unreadable_secret_is_not_adopted_by_a_younger_set() {
+fn a_set_whose_secret_fails_claims_nothing_it_never_owned() {
     let mut s = Scenario::without_operator(sim_config());
     s.test_ns().create_account_secret(ACCOUNT_SECRET);
     s.sim().seed_inventory(&[UNOWNED], P1);
-    // The older set's Secret does not exist: its account is unknown, but it
-    // may be this one, so what it declares is not up for adoption.
+    // The older set's Secret does not exist: it proves no account, owns
+    // nothing, and may not keep a valid set from a number it merely declares
+    // (a tenant must not be able to reserve numbers by naming them in a set
+    // that cannot act).
     s.apply(
         &set_manifest(
             "orphan",
@@ -253,28 +255,90 @@ fn a_number_of_a_set_with_an_unreadable_secret_is_not_adopted_by_a_younger_set()
     ));
     s.start_operator();
 
-    s.wait_set(
+    let lines = s.wait_set(
         "lines",
         Duration::from_secs(45),
-        "UNOWNED in Conflict (claimed by orphan), A Active",
+        "UNOWNED adopted (moved to P2), A Active",
+        |set| {
+            observed_current(set)
+                && number_state(set, UNOWNED) == Some(NumberState::Active)
+                && number_entry(set, UNOWNED).is_some_and(|n| n.owned)
+                && number_state(set, A) == Some(NumberState::Active)
+        },
+    );
+    assert!(condition_is(&lines, "Ready", "True", None));
+    let orphan = s.wait_set("orphan", Duration::from_secs(30), "CredentialsInvalid", |set| {
+        condition(set, "Stalled").is_some_and(|c| c.status == "True" && c.reason == "CredentialsInvalid")
+    });
+    let status = orphan.status.expect("status");
+    assert!(
+        status.numbers.is_empty() && status.account.is_none(),
+        "a set that cannot act sees nothing of any inventory: {status:#?}"
+    );
+    let text = serde_json::to_string(&status).expect("json");
+    assert!(!text.contains("lines"), "it names no other set: {text}");
+    std::thread::sleep(RESYNC);
+    let ledger = s.ledger();
+    assert_eq!(s.inventory().get(UNOWNED), Some(&P2), "adopted, moved");
+    assert_eq!(tally(&ledger, LedgerKind::Purchase), once(&[A]), "{}", ledger_text(&ledger));
+    assert!(
+        entries(&ledger, LedgerKind::Reserve)
+            .iter()
+            .all(|e| !e.numbers.iter().any(|n| n == UNOWNED)),
+        "the adopted number was never reserved:\n{}",
+        ledger_text(&ledger)
+    );
+}
+
+#[test]
+fn numbers_a_set_proved_it_owns_stay_protected_while_its_secret_is_broken() {
+    let mut s = Scenario::start();
+    s.sim().seed_inventory(&[UNOWNED], P1);
+    s.apply(&set_manifest(
+        "owner",
+        &format!("  packages:\n    - packageID: {P1}\n      numbers: [\"{UNOWNED}\"]\n"),
+    ));
+    let owner = s.wait_ready("owner");
+    assert_eq!(
+        owner.status.as_ref().and_then(|st| st.account.as_deref()),
+        Some("user demo"),
+        "ownership is recorded under the proven login"
+    );
+    // The owner's Secret breaks (a rotation gone wrong): it cannot act, but
+    // what it proved it owns is not up for anyone else.
+    s.kubectl(&["delete", "secret", ACCOUNT_SECRET]);
+    s.kill_operator();
+    s.test_ns().create_secret("team-secret", "demo", "demo");
+    std::thread::sleep(Duration::from_millis(1100));
+    s.apply(
+        &set_manifest(
+            "younger",
+            &format!("  packages:\n    - packageID: {P2}\n      numbers: [\"{UNOWNED}\"]\n"),
+        )
+        .replace(ACCOUNT_SECRET, "team-secret"),
+    );
+    s.start_operator();
+    s.wait_set("owner", Duration::from_secs(30), "CredentialsInvalid", |set| {
+        condition(set, "Stalled").is_some_and(|c| c.status == "True" && c.reason == "CredentialsInvalid")
+    });
+    s.wait_set(
+        "younger",
+        Duration::from_secs(45),
+        "UNOWNED in Conflict with the owner",
         |set| {
             observed_current(set)
                 && number_state(set, UNOWNED) == Some(NumberState::Conflict)
                 && number_entry(set, UNOWNED).is_some_and(|n| !n.owned)
-                && number_state(set, A) == Some(NumberState::Active)
         },
     );
     std::thread::sleep(RESYNC);
+    assert_eq!(s.inventory().get(UNOWNED), Some(&P1), "not moved");
     let ledger = s.ledger();
     assert!(
-        ledger
-            .iter()
-            .all(|e| !e.numbers.iter().any(|n| n == UNOWNED)),
-        "a vendor mutation touched the orphan's number:\n{}",
+        ledger.iter().all(|e| !e.numbers.iter().any(|n| n == UNOWNED)),
+        "{}",
         ledger_text(&ledger)
     );
-    assert_eq!(s.inventory().get(UNOWNED), Some(&P1));
-    assert_eq!(tally(&ledger, LedgerKind::Purchase), once(&[A]));
 }
 
 // ---------------------------------------------------------------------------
