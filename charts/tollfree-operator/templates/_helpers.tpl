@@ -72,10 +72,12 @@ is granted and what is not.
   resources: ["tollfreenumbersets/status"]
   verbs: ["get", "patch"]
 # Account credentials referenced by sets (accountRef, same namespace as the
-# set); watched so that rotated credentials are picked up. Read-only.
+# set), read one by one with `get` when a set is routed and again every resync
+# interval. Never listed or watched: the operator cannot enumerate the
+# cluster's Secrets, and holds none it was not pointed at.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get"]
 # Events for every vendor mutation and refusal (kube-rs Recorder:
 # events.k8s.io/v1, patched when an event repeats).
 - apiGroups: ["events.k8s.io"]
