@@ -404,6 +404,15 @@ pub struct Executor<'a, V, L> {
 /// A set's intent before a call changed it (to put back when nothing was sent).
 type Saved = (SetId, Option<Intent>, usize);
 
+/// The intents one order call wrote: the sets it serves, what undoes them,
+/// and each set's intent (its index) with the numbers it carries.
+#[derive(Debug, Default)]
+struct OrderIntents {
+    sets: Vec<SetId>,
+    saved: Vec<Saved>,
+    slots: Vec<(SetId, usize, Vec<E164>)>,
+}
+
 impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
     /// An executor starting from each set's planned `memories`.
     pub fn new(
@@ -697,10 +706,8 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
         package: Option<PackageId>,
         parts: &[BatchPart],
         reference: &str,
-    ) -> (Vec<SetId>, Vec<Saved>, Vec<(SetId, usize, Vec<E164>)>) {
-        let mut sets = Vec::new();
-        let mut saved = Vec::new();
-        let mut slots = Vec::new();
+    ) -> OrderIntents {
+        let mut out = OrderIntents::default();
         for part in parts {
             let numbers = match &part.action {
                 Action::Move { numbers, .. } | Action::Disconnect { numbers } => numbers.clone(),
@@ -709,11 +716,11 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
             let mut intent = new_intent(kind, numbers.clone(), package, self.now);
             intent.reference_id = Some(reference.to_owned());
             let undo = self.push(&part.set, intent);
-            slots.push((part.set.clone(), undo.2, numbers));
-            saved.push(undo);
-            sets.push(part.set.clone());
+            out.slots.push((part.set.clone(), undo.2, numbers));
+            out.saved.push(undo);
+            out.sets.push(part.set.clone());
         }
-        (sets, saved, slots)
+        out
     }
 
     /// A Move batch: numbers of one or more sets into one package.
@@ -722,7 +729,7 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
             return Ok(());
         };
         let reference = self.reference();
-        let (sets, saved, slots) =
+        let OrderIntents { sets, saved, slots } =
             self.order_intents(IntentKind::Move, Some(package), &batch.parts, &reference);
         if slots.is_empty() {
             return Ok(());
@@ -775,7 +782,7 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
     /// A Disconnect batch: numbers of one or more sets.
     async fn disconnect(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
         let reference = self.reference();
-        let (sets, saved, slots) =
+        let OrderIntents { sets, saved, slots } =
             self.order_intents(IntentKind::Disconnect, None, &batch.parts, &reference);
         if slots.is_empty() {
             return Ok(());
