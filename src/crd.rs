@@ -46,7 +46,7 @@ pub const MAX_ORDERS: usize = 50;
 /// Most numbers one set may hold: its exact numbers plus its acquire counts.
 /// Chosen so that the largest admitted set, in its worst state (every number
 /// with an intent, a reservation and a message, every order kept), writes a
-/// status well under etcd's 1.5 MiB request limit (`tests::the_largest_set_s_worst_status_fits`
+/// status well under etcd's 1.5 MiB request limit (`status::tests::the_largest_set_s_worst_status_fits_well_under_the_request_limit`
 /// measures it); larger sets are refused at admission with a message that
 /// says to split them, and by the operator for sets stored before.
 pub const MAX_SET_NUMBERS: usize = 1000;
@@ -1007,6 +1007,25 @@ mod tests {
             serde_json::to_string(&TollFreeNumberSet::crd())
                 .expect("json")
                 .contains(&rule)
+        );
+    }
+
+    #[test]
+    fn a_set_over_the_number_limit_is_refused_with_a_message_to_split_it() {
+        // 900 exact numbers and an acquire of 100: exactly the limit.
+        let numbers: Vec<String> = (0..900).map(|k| format!("+1888{k:07}")).collect();
+        let mut obj = with("/spec/packages/0/numbers", serde_json::json!(numbers));
+        *obj.pointer_mut("/spec/packages/1").expect("package") =
+            serde_json::json!({"packageID": 24188, "acquire": {"count": 100, "npa": [800]}});
+        assert_eq!(MAX_SET_NUMBERS, 1000);
+        assert_admitted(&obj);
+        let numbers: Vec<String> = (0..901).map(|k| format!("+1888{k:07}")).collect();
+        *obj.pointer_mut("/spec/packages/0/numbers")
+            .expect("numbers") = serde_json::json!(numbers);
+        assert_rejected(
+            &obj,
+            "spec.packages",
+            "a set may hold at most 1000 numbers (exact numbers plus acquire counts): split it into several sets",
         );
     }
 

@@ -220,6 +220,21 @@ fn rejects_acquire_count_101() {
 }
 
 #[test]
+fn rejects_a_set_over_1000_numbers_saying_to_split_it() {
+    let numbers: Vec<String> = (0..951).map(|k| format!("\"+1888{k:07}\"")).collect();
+    assert_rejected(
+        &set_with_spec(&format!(
+            "  accountRef: {{name: intelepeer-account}}\n  packages:\n    - {{packageID: 1, numbers: [{}]}}\n    - {{packageID: 2, acquire: {{count: 50, npa: [800]}}}}\n",
+            numbers.join(", ")
+        )),
+        &[
+            "spec.packages",
+            "a set may hold at most 1000 numbers (exact numbers plus acquire counts): split it into several sets",
+        ],
+    );
+}
+
+#[test]
 fn rejects_an_unknown_policy_value() {
     assert_rejected(
         &set_with_spec(&format!(

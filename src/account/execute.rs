@@ -1005,3 +1005,559 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::fixtures::{n, pkg, rid, set_id, ts};
+    use tollfree_plan::OrderOptions;
+
+    /// What the fake vendor was asked, in order.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Call {
+        Search,
+        Reserve(Vec<E164>),
+        Purchase(Vec<ReservationId>, Option<String>),
+        Move(PackageId, Vec<E164>),
+        Disconnect(Vec<E164>),
+    }
+
+    /// A vendor answering from a script (one answer per call, in order;
+    /// success when the script is empty).
+    #[derive(Default)]
+    struct Script {
+        calls: Mutex<Vec<Call>>,
+        answers: Mutex<VecDeque<Result<(), intelepeer::Error>>>,
+        found: Vec<E164>,
+    }
+
+    impl Script {
+        fn answering(answers: Vec<Result<(), intelepeer::Error>>) -> Self {
+            Self {
+                answers: Mutex::new(answers.into()),
+                ..Self::default()
+            }
+        }
+
+        fn answer(&self, call: Call) -> Result<(), intelepeer::Error> {
+            self.calls.lock().expect("calls").push(call);
+            self.answers
+                .lock()
+                .expect("answers")
+                .pop_front()
+                .unwrap_or(Ok(()))
+        }
+
+        fn calls(&self) -> Vec<Call> {
+            self.calls.lock().expect("calls").clone()
+        }
+    }
+
+    impl Vendor for Script {
+        async fn search(&self, _: &intelepeer::SearchPool) -> Result<Vec<E164>, intelepeer::Error> {
+            self.answer(Call::Search).map(|()| self.found.clone())
+        }
+        async fn reserve(
+            &self,
+            numbers: &[E164],
+            _: &ReservationId,
+        ) -> Result<Option<Timestamp>, intelepeer::Error> {
+            self.answer(Call::Reserve(numbers.to_vec()))
+                .map(|()| Some(ts("2026-03-01T12:30:00Z")))
+        }
+        async fn purchase(
+            &self,
+            r: &intelepeer::PurchaseRequest,
+        ) -> Result<OrderId, intelepeer::Error> {
+            let ids = r.reservation_ids.clone();
+            self.answer(Call::Purchase(ids, r.options.reference_id.clone()))
+                .map(|()| OrderId(800))
+        }
+        async fn change_package(
+            &self,
+            r: &intelepeer::ChangePackageRequest,
+        ) -> Result<OrderId, intelepeer::Error> {
+            self.answer(Call::Move(r.package_id, r.endpoints.clone()))
+                .map(|()| OrderId(801))
+        }
+        async fn disconnect(
+            &self,
+            r: &intelepeer::DisconnectRequest,
+        ) -> Result<OrderId, intelepeer::Error> {
+            self.answer(Call::Disconnect(r.endpoints.clone()))
+                .map(|()| OrderId(802))
+        }
+    }
+
+    /// Records which sets' intents were written before each call; fails
+    /// every write while `fail` is set.
+    #[derive(Default)]
+    struct Log {
+        writes: Vec<Vec<SetId>>,
+        /// The intents of each set as written, at the last write.
+        written: BTreeMap<SetId, Vec<Intent>>,
+        fail: bool,
+    }
+
+    impl IntentLog for Log {
+        async fn write_ahead(
+            &mut self,
+            sets: &[SetId],
+            runs: &BTreeMap<SetId, SetRun>,
+        ) -> Result<(), WriteAheadError> {
+            if self.fail {
+                return Err(WriteAheadError {
+                    set: sets[0].clone(),
+                    source: "apiserver down".into(),
+                });
+            }
+            self.writes.push(sets.to_vec());
+            for s in sets {
+                self.written
+                    .insert(s.clone(), runs[s].memory.intents.clone());
+            }
+            Ok(())
+        }
+    }
+
+    const NOW: &str = "2026-03-01T12:00:00Z";
+
+    fn reserve_intent(id: &str, numbers: &[&str], package: u64) -> Intent {
+        let mut i = new_intent(
+            IntentKind::Reserve,
+            numbers.iter().map(|x| n(x)).collect(),
+            Some(pkg(package)),
+            ts(NOW),
+        );
+        i.reservation_id = Some(rid(id));
+        i
+    }
+
+    fn memory(intents: Vec<Intent>) -> Memory {
+        Memory {
+            intents,
+            ..Memory::default()
+        }
+    }
+
+    fn purchase(package: u64, id: &str, numbers: &[&str], retry: bool) -> Action {
+        Action::Purchase {
+            package: pkg(package),
+            reservation_id: rid(id),
+            numbers: numbers.iter().map(|x| n(x)).collect(),
+            retry,
+        }
+    }
+
+    fn batch(kind: BatchKind, parts: Vec<(SetId, Action)>) -> Batch {
+        Batch {
+            kind,
+            options: OrderOptions::purchase(&tollfree_plan::OrderDefaults {
+                service_area: 4,
+                ..Default::default()
+            }),
+            parts: parts
+                .into_iter()
+                .map(|(set, action)| BatchPart { set, action })
+                .collect(),
+        }
+    }
+
+    async fn run(
+        vendor: &Script,
+        log: &mut Log,
+        memories: Vec<(SetId, Memory)>,
+        batches: &[Batch],
+    ) -> Executed {
+        Executor::new(vendor, log, ts(NOW), "t3st", memories, BTreeSet::new())
+            .run(batches)
+            .await
+    }
+
+    #[tokio::test]
+    async fn one_purchase_serves_several_sets_each_intent_written_ahead_and_answered() {
+        let (a, b) = (set_id("t", "a"), set_id("t", "b"));
+        let vendor = Script::default();
+        let mut log = Log::default();
+        let call = batch(
+            BatchKind::Purchase,
+            vec![
+                (a.clone(), purchase(1, "R1", &["+18005550100"], false)),
+                (b.clone(), purchase(1, "R2", &["+18005550101"], false)),
+            ],
+        );
+        let out = run(
+            &vendor,
+            &mut log,
+            vec![
+                (
+                    a.clone(),
+                    memory(vec![reserve_intent("R1", &["+18005550100"], 1)]),
+                ),
+                (
+                    b.clone(),
+                    memory(vec![reserve_intent("R2", &["+18005550101"], 1)]),
+                ),
+            ],
+            &[call],
+        )
+        .await;
+        assert!(out.stopped.is_none());
+        let calls = vendor.calls();
+        let Call::Purchase(ids, Some(reference)) = &calls[0] else {
+            panic!("{calls:?}")
+        };
+        assert_eq!(
+            ids,
+            &vec![rid("R1"), rid("R2")],
+            "one call, both reservations"
+        );
+        assert!(reference.starts_with("tfns-t3st-"), "{reference}");
+        assert_eq!(
+            log.writes,
+            vec![vec![a.clone(), b.clone()]],
+            "both written before the call"
+        );
+        for set in [&a, &b] {
+            let written = &log.written[set][0];
+            assert_eq!(
+                written.kind,
+                IntentKind::Purchase,
+                "written as a Purchase intent"
+            );
+            assert_eq!(written.order_id, None, "before the answer");
+            let intent = &out.runs[set].memory.intents[0];
+            assert_eq!(
+                intent.order_id,
+                Some(OrderId(800)),
+                "each set records the order"
+            );
+            assert_eq!(intent.reference_id.as_deref(), Some(reference.as_str()));
+            assert!(matches!(out.runs[set].done[..], [Done::Purchased { .. }]));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_purchase_of_one_reservation_drops_it_of_several_marks_each_for_a_proof() {
+        let a = set_id("t", "a");
+        // One reservation, first attempt: nothing was bought.
+        let vendor = Script::answering(vec![Err(intelepeer::Error::NotAvailable)]);
+        let mut log = Log::default();
+        let out = run(
+            &vendor,
+            &mut log,
+            vec![(
+                a.clone(),
+                memory(vec![reserve_intent("R1", &["+18005550100"], 1)]),
+            )],
+            &[batch(
+                BatchKind::Purchase,
+                vec![(a.clone(), purchase(1, "R1", &["+18005550100"], false))],
+            )],
+        )
+        .await;
+        assert!(out.runs[&a].memory.intents.is_empty());
+        assert_eq!(out.runs[&a].refusals[0].kind, RefusalKind::ReservationLost);
+
+        // Several: the vendor may have bought some; each is kept, refused.
+        let b = set_id("t", "b");
+        let vendor = Script::answering(vec![Err(intelepeer::Error::NotAvailable)]);
+        let out = run(
+            &vendor,
+            &mut Log::default(),
+            vec![
+                (
+                    a.clone(),
+                    memory(vec![reserve_intent("R1", &["+18005550100"], 1)]),
+                ),
+                (
+                    b.clone(),
+                    memory(vec![reserve_intent("R2", &["+18005550101"], 1)]),
+                ),
+            ],
+            &[batch(
+                BatchKind::Purchase,
+                vec![
+                    (a.clone(), purchase(1, "R1", &["+18005550100"], false)),
+                    (b.clone(), purchase(1, "R2", &["+18005550101"], false)),
+                ],
+            )],
+        )
+        .await;
+        for set in [&a, &b] {
+            let i = &out.runs[set].memory.intents[0];
+            assert_eq!((i.kind, i.refused), (IntentKind::Purchase, Some(ts(NOW))));
+            assert_eq!(
+                out.runs[set].refusals[0].kind,
+                RefusalKind::PurchaseUnconfirmed
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resent_purchase_keeps_its_reference_and_a_refusal_marks_it() {
+        let a = set_id("t", "a");
+        let mut unanswered = reserve_intent("R1", &["+18005550100"], 1);
+        unanswered.kind = IntentKind::Purchase;
+        unanswered.reference_id = Some("tfns-old-1".into());
+        let vendor = Script::answering(vec![Err(intelepeer::Error::NotAvailable)]);
+        let out = run(
+            &vendor,
+            &mut Log::default(),
+            vec![(a.clone(), memory(vec![unanswered]))],
+            &[batch(
+                BatchKind::Purchase,
+                vec![(a.clone(), purchase(1, "R1", &["+18005550100"], true))],
+            )],
+        )
+        .await;
+        assert_eq!(
+            vendor.calls(),
+            vec![Call::Purchase(vec![rid("R1")], Some("tfns-old-1".into()))]
+        );
+        let i = &out.runs[&a].memory.intents[0];
+        assert_eq!(i.refused, Some(ts(NOW)), "never sent again; proven next");
+        assert_eq!(i.order_id, None);
+    }
+
+    #[tokio::test]
+    async fn a_proof_that_reserves_drops_the_refused_purchase_and_one_that_fails_marks_it() {
+        let a = set_id("t", "a");
+        let mut refused = reserve_intent("R1", &["+18005550100"], 1);
+        refused.kind = IntentKind::Purchase;
+        refused.refused = Some(ts("2026-03-01T11:59:00Z"));
+        let proof = Action::Reserve {
+            package: pkg(1),
+            numbers: vec![n("+18005550100")],
+            proves: Some(rid("R1")),
+        };
+        let call = || batch(BatchKind::Reserve, vec![(a.clone(), proof.clone())]);
+        let out = run(
+            &Script::default(),
+            &mut Log::default(),
+            vec![(a.clone(), memory(vec![refused.clone()]))],
+            &[call()],
+        )
+        .await;
+        let intents = &out.runs[&a].memory.intents;
+        assert_eq!(intents.len(), 1, "{intents:?}");
+        assert_eq!(
+            intents[0].kind,
+            IntentKind::Reserve,
+            "the new reservation, to purchase"
+        );
+        assert_ne!(intents[0].reservation_id, Some(rid("R1")));
+
+        let out = run(
+            &Script::answering(vec![Err(intelepeer::Error::NotAvailable)]),
+            &mut Log::default(),
+            vec![(a.clone(), memory(vec![refused]))],
+            &[call()],
+        )
+        .await;
+        let intents = &out.runs[&a].memory.intents;
+        assert_eq!(intents.len(), 1, "kept: bought, or held by someone");
+        assert_eq!(intents[0].refused, Some(ts(NOW)));
+        assert!(
+            out.runs[&a].memory.unavailable.is_empty(),
+            "not a declared refusal"
+        );
+    }
+
+    #[tokio::test]
+    async fn moves_of_several_sets_go_in_one_call_and_a_conflict_drops_their_intents() {
+        let (a, b) = (set_id("t", "a"), set_id("t", "b"));
+        let moves = |set: &SetId, x: &str| {
+            (
+                set.clone(),
+                Action::Move {
+                    package: pkg(2),
+                    numbers: vec![n(x)],
+                },
+            )
+        };
+        let call = batch(
+            BatchKind::Move,
+            vec![moves(&a, "+18005550100"), moves(&b, "+18005550101")],
+        );
+        let vendor = Script::default();
+        let out = run(
+            &vendor,
+            &mut Log::default(),
+            vec![
+                (a.clone(), Memory::default()),
+                (b.clone(), Memory::default()),
+            ],
+            std::slice::from_ref(&call),
+        )
+        .await;
+        assert_eq!(
+            vendor.calls(),
+            vec![Call::Move(
+                pkg(2),
+                vec![n("+18005550100"), n("+18005550101")]
+            )]
+        );
+        assert_eq!(out.runs[&b].memory.intents[0].order_id, Some(OrderId(801)));
+
+        let out = run(
+            &Script::answering(vec![Err(intelepeer::Error::ConflictingOrder)]),
+            &mut Log::default(),
+            vec![
+                (a.clone(), Memory::default()),
+                (b.clone(), Memory::default()),
+            ],
+            &[call],
+        )
+        .await;
+        assert!(out.stopped.is_none(), "a handled refusal");
+        assert!(out.disproved, "the listing did not show the other order");
+        for set in [&a, &b] {
+            assert!(out.runs[set].memory.intents.is_empty());
+            assert_eq!(out.runs[set].refusals[0].kind, RefusalKind::OrderConflict);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_disconnect_already_pending_keeps_its_intent_for_the_listing() {
+        let a = set_id("t", "a");
+        let call = batch(
+            BatchKind::Disconnect,
+            vec![(
+                a.clone(),
+                Action::Disconnect {
+                    numbers: vec![n("+18005550100")],
+                },
+            )],
+        );
+        let out = run(
+            &Script::answering(vec![Err(intelepeer::Error::AlreadyPendingDisconnect)]),
+            &mut Log::default(),
+            vec![(a.clone(), Memory::default())],
+            &[call],
+        )
+        .await;
+        assert_eq!(out.runs[&a].memory.intents.len(), 1);
+        assert_eq!(
+            out.runs[&a].refusals[0].kind,
+            RefusalKind::AlreadyDisconnecting
+        );
+        assert!(out.disproved);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_when_the_intent_cannot_be_written_and_memory_is_as_before() {
+        let a = set_id("t", "a");
+        let vendor = Script::default();
+        let mut log = Log {
+            fail: true,
+            ..Log::default()
+        };
+        let before = memory(vec![reserve_intent("R1", &["+18005550100"], 1)]);
+        let out = run(
+            &vendor,
+            &mut log,
+            vec![(a.clone(), before.clone())],
+            &[batch(
+                BatchKind::Purchase,
+                vec![(a.clone(), purchase(1, "R1", &["+18005550100"], false))],
+            )],
+        )
+        .await;
+        assert!(vendor.calls().is_empty(), "no call without its intent");
+        assert!(matches!(out.stopped, Some(ExecuteError::WriteAhead(_))));
+        assert_eq!(out.runs[&a].memory, before, "put back");
+        assert!(out.runs[&a].failed);
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_call_keeps_its_intent_a_refusal_puts_the_reservation_back() {
+        let a = set_id("t", "a");
+        let call = || {
+            batch(
+                BatchKind::Purchase,
+                vec![(a.clone(), purchase(1, "R1", &["+18005550100"], false))],
+            )
+        };
+        let before = memory(vec![reserve_intent("R1", &["+18005550100"], 1)]);
+        let timeout = intelepeer::Error::Timeout {
+            after: std::time::Duration::from_secs(30),
+        };
+        let out = run(
+            &Script::answering(vec![Err(timeout)]),
+            &mut Log::default(),
+            vec![(a.clone(), before.clone())],
+            &[call()],
+        )
+        .await;
+        let i = &out.runs[&a].memory.intents[0];
+        assert_eq!(
+            (i.kind, i.order_id),
+            (IntentKind::Purchase, None),
+            "the vendor may have bought it"
+        );
+        assert!(out.stopped.is_some());
+
+        let refused = intelepeer::Error::Server {
+            status: 503,
+            message: "busy".into(),
+        };
+        let out = run(
+            &Script::answering(vec![Err(refused)]),
+            &mut Log::default(),
+            vec![(a.clone(), before.clone())],
+            &[call()],
+        )
+        .await;
+        assert_eq!(
+            out.runs[&a].memory, before,
+            "nothing bought: the reservation again"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_acquire_skips_claimed_numbers_and_reports_an_empty_pool() {
+        let a = set_id("t", "a");
+        let vendor = Script {
+            found: vec![n("+18885550100"), n("+18885550101")],
+            ..Script::default()
+        };
+        let claimed: BTreeSet<E164> = [n("+18885550100")].into();
+        let acquire = Action::Acquire {
+            package: pkg(3),
+            count: 1,
+            filter: Match::Npa(vec![intelepeer::Npa::new(888).expect("npa")]),
+            sequential: false,
+        };
+        let mut log = Log::default();
+        let out = Executor::new(
+            &vendor,
+            &mut log,
+            ts(NOW),
+            "t3st",
+            vec![(a.clone(), Memory::default())],
+            claimed,
+        )
+        .run(&[batch(
+            BatchKind::Acquire,
+            vec![(a.clone(), acquire.clone())],
+        )])
+        .await;
+        assert_eq!(vendor.calls()[1], Call::Reserve(vec![n("+18885550101")]));
+        assert!(out.runs[&a].memory.intents[0].acquired);
+
+        let empty = Script::default();
+        let out = run(
+            &empty,
+            &mut Log::default(),
+            vec![(a.clone(), Memory::default())],
+            &[batch(BatchKind::Acquire, vec![(a.clone(), acquire)])],
+        )
+        .await;
+        assert_eq!(out.runs[&a].refusals[0].kind, RefusalKind::PoolExhausted);
+        assert!(out.runs[&a].memory.intents.is_empty());
+    }
+}
