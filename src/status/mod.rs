@@ -964,8 +964,7 @@ mod tests {
             })
             .collect();
         plan.memory = memory.clone();
-        let mut prev = TollFreeNumberSetStatus::default();
-        prev.orders = numbers
+        let orders = numbers
             .iter()
             .enumerate()
             .map(|(k, x)| OrderRecord {
@@ -978,6 +977,10 @@ mod tests {
                 package_id: Some(1_234_567),
             })
             .collect();
+        let prev = TollFreeNumberSetStatus {
+            orders,
+            ..TollFreeNumberSetStatus::default()
+        };
         let status = status_of(&plan, Some(&prev));
         assert_eq!(status.numbers.len(), MAX_SET_NUMBERS);
         assert!(
