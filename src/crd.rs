@@ -1,7 +1,7 @@
 //! The `TollFreeNumberSet` custom resource (group `tollfree.dev`, version `v1alpha1`).
 //!
-//! What users write (`spec`, DESIGN.md §1) and what the operator reports (`status`,
-//! DESIGN.md §2). Every field's doc comment becomes its `description`, so
+//! What users write (`spec`, the README) and what the operator reports (`status`,
+//! the README's "What you see"). Every field's doc comment becomes its `description`, so
 //! `kubectl explain tfns.spec.packages.acquire` reads like this file.
 //!
 //! The spec is validated at admission by the schema (sizes, enums) and by CEL rules
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub const GROUP: &str = "tollfree.dev";
 /// The API version.
 pub const VERSION: &str = "v1alpha1";
-/// The annotation whose value approves a plan by its hash (DESIGN.md §3.7).
+/// The annotation whose value approves a plan by its hash (docs/safety.md, rule 10).
 pub const APPROVE_ANNOTATION: &str = "tollfree.dev/approve";
 /// The annotation whose value, the hash the set's condition names, confirms
 /// that the set's missing numbers are gone (they are then planned afresh).
@@ -37,7 +37,7 @@ pub const FORGET_MISSING_ANNOTATION: &str = "tollfree.dev/forget-missing";
 /// The annotation, on any set of an account, whose value confirms a new
 /// listing size after a sharp drop (the count the condition names).
 pub const CONFIRM_INVENTORY_ANNOTATION: &str = "tollfree.dev/confirm-inventory";
-/// The finalizer guarding deletion (DESIGN.md §3.8).
+/// The finalizer guarding deletion (docs/safety.md, rule 11).
 pub const FINALIZER: &str = "tollfree.dev/cleanup";
 /// How many orders of numbers the set no longer owns `status.orders` keeps
 /// (newest first); orders of numbers it still owns are always kept.
@@ -814,7 +814,7 @@ mod tests {
     use super::*;
     use kube::CustomResourceExt;
 
-    /// DESIGN.md §1's example.
+    /// The README's example.
     use crate::fixtures::EXAMPLE;
 
     fn example() -> serde_json::Value {

@@ -1,5 +1,5 @@
 //! Admission: the real API server enforces the CRD's schema and CEL rules with
-//! messages a person can act on (DESIGN.md §1), accepts the design's example
+//! messages a person can act on (the README), accepts the design's example
 //! unchanged, and `kubectl explain` / `kubectl get tfns` show what §2 promises.
 //!
 //! One rule per test; each test applies its manifest in a fresh namespace of the

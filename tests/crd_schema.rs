@@ -1,6 +1,6 @@
 //! The shape of the generated CRD: names, scope, subresources, printer columns,
 //! schema bounds, defaults, descriptions and CEL rules. A change here is a change
-//! of the user-facing contract (DESIGN.md §1–2).
+//! of the user-facing contract (the README: what users write and see).
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

@@ -145,8 +145,7 @@ pub fn held(what: &Action, why: &Hold, hash: &str) -> String {
 }
 
 /// A disconnect held by `disconnect: Deny`. Not a refusal: a number leaving
-/// the spec under Deny is retained in the account and released (DESIGN.md
-/// §1), which is what this says.
+/// the spec under Deny is retained in the account and released (the README), which is what this says.
 pub fn retained(leaving: &[E164]) -> String {
     format!(
         "retained {} in the account: not disconnected (disconnect policy is Deny) and released — no longer managed by this set",

@@ -1,4 +1,4 @@
-//! One test per safety rule (DESIGN.md §3), named after the behaviour. Each
+//! One test per safety rule (docs/safety.md), named after the behaviour. Each
 //! would fail if its rule broke.
 
 mod fixtures;
