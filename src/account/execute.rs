@@ -404,6 +404,19 @@ pub struct Executor<'a, V, L> {
 /// A set's intent before a call changed it (to put back when nothing was sent).
 type Saved = (SetId, Option<Intent>, usize);
 
+/// The vendor's order options of a batch, with the call's `reference`
+/// (the referenceID a lost answer is found by).
+fn vendor_options(
+    options: &tollfree_plan::OrderOptions,
+    reference: String,
+) -> intelepeer::OrderOptions {
+    intelepeer::OrderOptions {
+        email: options.email.clone(),
+        notes: options.notes.clone(),
+        reference_id: Some(reference),
+    }
+}
+
 /// The intents one order call wrote: the sets it serves, what undoes them,
 /// and each set's intent (its index) with the numbers it carries.
 #[derive(Debug, Default)]
@@ -625,11 +638,7 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
             o.service_area,
         )
         .my_resp_org(o.my_resp_org)
-        .options(intelepeer::OrderOptions {
-            email: o.email.clone(),
-            notes: o.notes.clone(),
-            reference_id: Some(reference),
-        });
+        .options(vendor_options(o, reference));
         let answer = self.vendor.purchase(&request).await;
         self.sent();
         match answer {
@@ -723,6 +732,47 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
         out
     }
 
+    /// An order the vendor accepted: its ID on every intent it carries, and
+    /// what each set did (`done` of the set's numbers) for its Events.
+    fn answered(
+        &mut self,
+        slots: Vec<(SetId, usize, Vec<E164>)>,
+        done: impl Fn(Vec<E164>) -> Done,
+        order_id: OrderId,
+    ) {
+        for (set, k, numbers) in slots {
+            if let Some(i) = self.intent_mut(&set, k) {
+                i.order_id = Some(order_id);
+            }
+            self.run_of(&set).done.push(done(numbers));
+        }
+    }
+
+    /// An order the vendor refused as conflicting with one in flight:
+    /// nothing was ordered, so its intents are undone, and every set it
+    /// served is told (`message` of the set's numbers).
+    fn conflicting(
+        &mut self,
+        saved: Vec<Saved>,
+        slots: &[(SetId, usize, Vec<E164>)],
+        message: impl Fn(&[E164]) -> String,
+    ) {
+        self.restore(saved);
+        for (set, _, numbers) in slots {
+            self.refuse(set, RefusalKind::OrderConflict, message(numbers));
+        }
+    }
+
+    /// An order call that failed otherwise: a refusal (nothing ordered)
+    /// undoes its intents; an unanswered call keeps them for the listing to
+    /// resolve.
+    fn failed(&mut self, saved: Vec<Saved>, e: intelepeer::Error) -> ExecuteError {
+        if refused(&e) {
+            self.restore(saved);
+        }
+        ExecuteError::Vendor(e)
+    }
+
     /// A Move batch: numbers of one or more sets into one package.
     async fn change_package(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
         let Some(package) = batch.package() else {
@@ -739,43 +789,29 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
             package,
             slots.iter().flat_map(|(_, _, n)| n.iter().cloned()),
         )
-        .options(intelepeer::OrderOptions {
-            email: batch.options.email.clone(),
-            notes: batch.options.notes.clone(),
-            reference_id: Some(reference),
-        });
+        .options(vendor_options(&batch.options, reference));
         let answer = self.vendor.change_package(&request).await;
         self.sent();
         match answer {
             Ok(order_id) => {
-                for (set, k, numbers) in slots {
-                    if let Some(i) = self.intent_mut(&set, k) {
-                        i.order_id = Some(order_id);
-                    }
-                    self.run_of(&set).done.push(Done::Moved {
+                self.answered(
+                    slots,
+                    |numbers| Done::Moved {
                         package,
                         numbers,
                         order_id,
-                    });
-                }
+                    },
+                    order_id,
+                );
                 Ok(())
             }
             Err(e @ (intelepeer::Error::ConflictingOrder | intelepeer::Error::Conflict { .. })) => {
-                self.restore(saved);
-                for (set, _, numbers) in &slots {
-                    self.refuse(
-                        set,
-                        RefusalKind::OrderConflict,
-                        text::move_conflict(package, numbers, &e),
-                    );
-                }
+                self.conflicting(saved, &slots, |numbers| {
+                    text::move_conflict(package, numbers, &e)
+                });
                 Ok(())
             }
-            Err(e) if refused(&e) => {
-                self.restore(saved);
-                Err(ExecuteError::Vendor(e))
-            }
-            Err(e) => Err(ExecuteError::Vendor(e)),
+            Err(e) => Err(self.failed(saved, e)),
         }
     }
 
@@ -791,23 +827,16 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
         let request = intelepeer::DisconnectRequest::new(
             slots.iter().flat_map(|(_, _, n)| n.iter().cloned()),
         )
-        .options(intelepeer::OrderOptions {
-            email: batch.options.email.clone(),
-            notes: batch.options.notes.clone(),
-            reference_id: Some(reference),
-        });
+        .options(vendor_options(&batch.options, reference));
         let answer = self.vendor.disconnect(&request).await;
         self.sent();
         match answer {
             Ok(order_id) => {
-                for (set, k, numbers) in slots {
-                    if let Some(i) = self.intent_mut(&set, k) {
-                        i.order_id = Some(order_id);
-                    }
-                    self.run_of(&set)
-                        .done
-                        .push(Done::Disconnected { numbers, order_id });
-                }
+                self.answered(
+                    slots,
+                    |numbers| Done::Disconnected { numbers, order_id },
+                    order_id,
+                );
                 Ok(())
             }
             Err(intelepeer::Error::AlreadyPendingDisconnect) => {
@@ -828,21 +857,12 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
                 Ok(())
             }
             Err(e @ (intelepeer::Error::ConflictingOrder | intelepeer::Error::Conflict { .. })) => {
-                self.restore(saved);
-                for (set, _, numbers) in &slots {
-                    self.refuse(
-                        set,
-                        RefusalKind::OrderConflict,
-                        text::disconnect_conflict(numbers, &e),
-                    );
-                }
+                self.conflicting(saved, &slots, |numbers| {
+                    text::disconnect_conflict(numbers, &e)
+                });
                 Ok(())
             }
-            Err(e) if refused(&e) => {
-                self.restore(saved);
-                Err(ExecuteError::Vendor(e))
-            }
-            Err(e) => Err(ExecuteError::Vendor(e)),
+            Err(e) => Err(self.failed(saved, e)),
         }
     }
 
