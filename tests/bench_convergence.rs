@@ -570,7 +570,8 @@ mod minimum {
         pub searches: usize,
         /// Numbers to move per target package, all sets together.
         pub moves: BTreeMap<u64, usize>,
-        /// Numbers to disconnect, and the packages they are in.
+        /// Numbers to disconnect (one call per [`BATCH`], whatever their
+        /// packages).
         pub disconnects: usize,
         /// The packages the disconnected numbers are in.
         pub disconnect_packages: BTreeSet<u64>,
@@ -669,18 +670,24 @@ mod minimum {
         }
     }
 
-    /// The minimum, by endpoint.
+    /// The minimum, in vendor calls by endpoint.
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
     pub struct Minimum {
+        /// `POST /authenticate`: always 1 (one account, one token).
         pub authenticate: u64,
-        /// Pages of the one full walk.
+        /// `GET /my/tf` pages of the one full walk: ⌈N/100⌉, at least 1.
         pub walk_pages: u64,
+        /// `GET /carrier/tf`: one per `acquire` that must buy.
         pub searches: u64,
+        /// `POST /carrier/tf/reservations`: per set and package, per 100.
         pub reservations: u64,
+        /// `POST /my/tf/orders`: per package and order options, per 100.
         pub purchases: u64,
+        /// `POST /my/tf/package`: per target package, per 100.
         pub moves: u64,
+        /// `POST /my/tf/disconnect`: per 100 numbers.
         pub disconnects: u64,
-        /// Pages of the one filtered confirmation listing.
+        /// `GET /my/tf` pages of the one filtered confirmation listing.
         pub confirmation_pages: u64,
     }
 
