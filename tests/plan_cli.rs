@@ -102,9 +102,15 @@ impl Sim {
             "INTELEPEER_USERNAME",
             "INTELEPEER_PASSWORD",
             "INTELEPEER_TOKEN",
+            // No cluster: these tests plan the manifests alone, as a
+            // pipeline without a kubeconfig does.
+            "KUBECONFIG",
+            "KUBERNETES_SERVICE_HOST",
+            "KUBERNETES_SERVICE_PORT",
         ] {
             command.env_remove(var);
         }
+        command.env("HOME", std::env::temp_dir().join("tollfree-plan-no-home"));
         command.env("INTELEPEER_URL", self.0.url());
         command.envs(env.iter().copied());
         let output = command.output().await.expect("the binary runs");

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod cluster;
 pub mod crd;
 pub mod plan;
 pub mod run;
