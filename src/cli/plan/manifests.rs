@@ -279,6 +279,21 @@ fn document_into(
             ));
         }
         let label = object_label(&document, &doc_name());
+        let strict_error = |violations: Vec<super::strict::Violation>| {
+            let first = violations.first()?;
+            let more = match violations.len() {
+                1 => String::new(),
+                2 => " (and 1 more problem)".to_owned(),
+                n => format!(" (and {} more problems)", n - 1),
+            };
+            Some(ManifestError::new(
+                at.file,
+                format!("{label}: {first}{more}"),
+            ))
+        };
+        if let Some(e) = strict_error(super::strict::check_metadata_of(&document)) {
+            return Err(e);
+        }
         let mut object = match TollFreeNumberSet::deserialize(&document) {
             Ok(object) => object,
             Err(e) => {
@@ -292,17 +307,8 @@ fn document_into(
         };
         // What serde let through (unknown fields, some wrong types) the API
         // server still rejects.
-        let violations = super::strict::check(&document);
-        if let Some(first) = violations.first() {
-            let more = match violations.len() {
-                1 => String::new(),
-                2 => " (and 1 more problem)".to_owned(),
-                n => format!(" (and {} more problems)", n - 1),
-            };
-            return Err(ManifestError::new(
-                at.file,
-                format!("{label}: {first}{more}"),
-            ));
+        if let Some(e) = strict_error(super::strict::check(&document)) {
+            return Err(e);
         }
         if object
             .metadata

@@ -165,6 +165,16 @@ fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
     }
 }
 
+/// The violations in `metadata` alone. Checked before decoding: the
+/// decoder's own errors for `ObjectMeta` do not name the field.
+pub fn check_metadata_of(document: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if let Some(metadata) = document.get("metadata") {
+        check_metadata(metadata, &mut out);
+    }
+    out
+}
+
 fn check_metadata(value: &Value, out: &mut Vec<Violation>) {
     if value.is_null() {
         return;
