@@ -76,7 +76,9 @@ pub enum ApproveError {
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     /// `--hash` is not a hash prefix.
-    #[error("--hash '{0}' is not a plan hash: give the hash (hex digits), or at least its first {MIN_HASH_PREFIX} characters")]
+    #[error(
+        "--hash '{0}' is not a plan hash: give the hash (hex digits), or at least its first {MIN_HASH_PREFIX} characters"
+    )]
     BadHash(String),
     /// Reading or writing the set failed.
     #[error("{action} TollFreeNumberSet {set}: {reason}")]
@@ -254,7 +256,11 @@ pub fn render(id: &str, pending: &Pending) -> String {
         } else {
             format!(" — {}", a.message)
         };
-        let _ = writeln!(out, "  {:<10} {what}{package}{message}", format!("{:?}", a.action));
+        let _ = writeln!(
+            out,
+            "  {:<10} {what}{package}{message}",
+            format!("{:?}", a.action)
+        );
     }
     if let Some(old) = pending.annotated.as_deref().filter(|_| !pending.approved()) {
         let _ = writeln!(
@@ -330,7 +336,10 @@ pub async fn run(
     if shown.approved() {
         say(
             output,
-            &format!("{id}: already approved ({APPROVE_ANNOTATION}={})\n", shown.hash),
+            &format!(
+                "{id}: already approved ({APPROVE_ANNOTATION}={})\n",
+                shown.hash
+            ),
         )?;
         return Ok(());
     }
@@ -465,7 +474,10 @@ mod tests {
     #[test]
     fn a_status_of_an_older_generation_is_not_approvable() {
         let e = pending(&set(3, Some(2), HASH)).expect_err("stale");
-        assert!(matches!(e, ApproveError::NotObserved { generation: 3, .. }), "{e}");
+        assert!(
+            matches!(e, ApproveError::NotObserved { generation: 3, .. }),
+            "{e}"
+        );
     }
 
     #[test]
@@ -483,7 +495,8 @@ mod tests {
         s.metadata.annotations = Some([(APPROVE_ANNOTATION.to_owned(), "0123".to_owned())].into());
         let p = pending(&s).expect("pending");
         assert!(render("telecom/s", &p).contains("approves an earlier plan"));
-        s.metadata.annotations = Some([(APPROVE_ANNOTATION.to_owned(), HASH.to_uppercase())].into());
+        s.metadata.annotations =
+            Some([(APPROVE_ANNOTATION.to_owned(), HASH.to_uppercase())].into());
         assert!(pending(&s).expect("pending").approved());
     }
 

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 pub mod approve;
 pub mod cluster;
 pub mod crd;
+pub mod import;
 pub mod plan;
 pub mod run;
 pub mod simulator;
@@ -35,6 +36,9 @@ pub enum Command {
     /// Approve the actions a set holds under an Approve policy: shows them
     /// and their plan hash, asks, and sets annotation tollfree.dev/approve.
     Approve(approve::ApproveArgs),
+    /// Write TollFreeNumberSet manifests that own an account's inventory as
+    /// it is (onboarding; read-only at the vendor).
+    Import(import::ImportArgs),
     /// Run the IntelePeer API simulator (for tests and demos).
     Simulator(simulator::SimulatorArgs),
 }
@@ -46,6 +50,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Crd(args) => crd::main(args),
         Command::Plan(args) => plan::main(args).await,
         Command::Approve(args) => approve::main(args).await,
+        Command::Import(args) => import::main(args).await,
         Command::Simulator(args) => simulator::main(args).await,
     }
 }
