@@ -35,6 +35,9 @@ use crate::status::conditions::ConditionReason;
 const WORD: usize = 11;
 /// Width of the subject column (an E.164 number is 12 characters).
 const SUBJECT: usize = 12;
+/// Live sets without a recorded account named one per line; the rest are
+/// counted (the JSON lists them all).
+const MAX_UNPROVEN_LINES: usize = 5;
 
 /// Renders the whole report.
 pub fn render(report: &Report) -> String {
@@ -93,11 +96,18 @@ fn render_cluster(out: &mut String, report: &Report) {
             "cluster: {place}: {} read{scope}",
             plural(cluster.live_sets, "live set", "live sets")
         );
-        for id in &cluster.unproven {
+        for id in cluster.unproven.iter().take(MAX_UNPROVEN_LINES) {
             let _ = writeln!(
                 out,
                 "note: live set {id} records no account yet (its credentials were never \
                  proven): not planned"
+            );
+        }
+        if cluster.unproven.len() > MAX_UNPROVEN_LINES {
+            let _ = writeln!(
+                out,
+                "note: and {} more live sets without a recorded account (-o json lists them)",
+                cluster.unproven.len() - MAX_UNPROVEN_LINES
             );
         }
     }
