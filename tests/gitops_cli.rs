@@ -110,8 +110,14 @@ impl World {
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_as(ControlPlane::shared().kubeconfig_path(), args, stdin)
+    }
+
+    /// Like [`World::run`] with another kubeconfig (another identity).
+    fn run_as(&self, kubeconfig: &Path, args: &[&str], stdin: &str) -> Run {
         let mut child = self
             .command(args)
+            .env("KUBECONFIG", kubeconfig)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -635,4 +641,98 @@ fn an_imported_5000_number_account_converges_with_an_empty_ledger() {
             .all(|s| s["live"] == true && s["reason"] == "Converged"),
         "{doc}"
     );
+}
+
+/// The roles docs/gitops.md gives a pipeline (`tollfree-plan`: get, list) and
+/// the people who approve (`tollfree-approve`: get, patch) are enough, and
+/// the pipeline's cannot approve.
+#[test]
+fn plan_and_approve_work_with_the_roles_the_documentation_gives() {
+    let w = World::start();
+    let cp = ControlPlane::shared();
+    let doc = std::fs::read_to_string(support::repo_path("docs/gitops.md")).expect("docs");
+    let roles = doc
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains("name: tollfree-plan"))
+        .expect("docs/gitops.md has the ClusterRoles");
+    assert!(roles.contains("name: tollfree-approve"), "{roles}");
+    let applied = cp.kubectl_stdin(&["apply", "-f", "-"], roles);
+    assert!(applied.status.success(), "{}", support::describe(&applied));
+    let ns = w.s.ns().to_owned();
+    let sa = "tollfree-ci";
+    cp.kubectl_ok(&["create", "serviceaccount", sa, "-n", &ns]);
+    let bind = |role: &str| {
+        cp.kubectl_ok(&[
+            "create",
+            "clusterrolebinding",
+            &format!("{role}-{}", random_suffix()),
+            &format!("--clusterrole={role}"),
+            &format!("--serviceaccount={ns}:{sa}"),
+        ]);
+    };
+    bind("tollfree-plan");
+    let kubeconfig = cp.kubeconfig_for_token(&cp.create_token(&ns, sa));
+
+    let manifest = w.set(
+        "gated",
+        &format!(
+            "  policy: {{purchase: Approve}}\n  packages:\n    - packageID: {P1}\n      numbers: ['{C}']\n"
+        ),
+    );
+    w.s.apply(&manifest);
+    let hash = w.wait_hash("gated", None);
+    let pr = w.write("pr/gated.yaml", &manifest);
+
+    let plan = w.run_as(&kubeconfig, &["plan", "-f", &arg(&pr), "-o", "json"], "");
+    assert_eq!(plan.code, 2, "held for approval: {plan:?}");
+    let doc = plan.json();
+    assert_eq!(doc["cluster"]["read"], true);
+    assert_eq!(doc["sets"][0]["live"], true);
+    assert_eq!(
+        doc["sets"][0]["hash"],
+        hash.as_str(),
+        "the hash the operator shows"
+    );
+
+    let refused = w.run_as(&kubeconfig, &["approve", "-n", &ns, "gated", "--yes"], "");
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .starts_with(&format!("error: annotating TollFreeNumberSet {ns}/gated: ")),
+        "{refused:?}"
+    );
+    assert!(refused.stderr.contains("forbidden"), "{refused:?}");
+    assert_eq!(w.annotation("gated"), None);
+
+    bind("tollfree-approve");
+    let approved = wait_until_ok(|| {
+        let run = w.run_as(
+            &kubeconfig,
+            &[
+                "approve",
+                "-n",
+                &ns,
+                "gated",
+                "--yes",
+                "--hash",
+                &hash[..12],
+            ],
+            "",
+        );
+        (run.code == 0).then_some(run)
+    });
+    assert!(approved.stdout.contains("approved"), "{approved:?}");
+    assert_eq!(w.annotation("gated"), Some(hash));
+}
+
+/// Retries `f` for a while (RBAC bindings take effect within a moment).
+fn wait_until_ok<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    support::wait_until(
+        Duration::from_secs(20),
+        "the binding to take effect",
+        &mut f,
+    )
 }

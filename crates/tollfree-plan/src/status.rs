@@ -451,8 +451,13 @@ pub fn reason(s: &Summary<'_>) -> (Reason, String) {
         return (
             Reason::ApprovalPending,
             format!(
-                "{} await approval: annotate tollfree.dev/approve={}{stale}",
+                "{} {} approval: annotate tollfree.dev/approve={}{stale}",
                 actions_text(awaiting.len()),
+                if awaiting.len() == 1 {
+                    "awaits"
+                } else {
+                    "await"
+                },
                 s.gated.hash
             ),
         );
