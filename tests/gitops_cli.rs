@@ -672,20 +672,36 @@ fn plan_and_approve_work_with_the_roles_the_documentation_gives() {
             &format!("--serviceaccount={ns}:{sa}"),
         ]);
     };
-    bind("tollfree-plan");
     let kubeconfig = cp.kubeconfig_for_token(&cp.create_token(&ns, sa));
-
-    let manifest = w.set(
-        "gated",
-        &format!(
-            "  policy: {{purchase: Approve}}\n  packages:\n    - packageID: {P1}\n      numbers: ['{C}']\n"
+    let pr = w.write(
+        "pr/gated.yaml",
+        &w.set(
+            "gated",
+            &format!(
+                "  policy: {{purchase: Approve}}\n  packages:\n    - packageID: {P1}\n      numbers: ['{C}']\n"
+            ),
         ),
     );
-    w.s.apply(&manifest);
-    let hash = w.wait_hash("gated", None);
-    let pr = w.write("pr/gated.yaml", &manifest);
 
-    let plan = w.run_as(&kubeconfig, &["plan", "-f", &arg(&pr), "-o", "json"], "");
+    // No role yet: the gate fails rather than plan blind.
+    let blind = w.run_as(&kubeconfig, &["plan", "-f", &arg(&pr)], "");
+    assert_eq!(blind.code, 1, "{blind:?}");
+    assert!(
+        blind
+            .stderr
+            .contains("plan needs get and list on tollfreenumbersets.tollfree.dev"),
+        "{blind:?}"
+    );
+
+    bind("tollfree-plan");
+
+    w.s.apply(&std::fs::read_to_string(&pr).expect("manifest"));
+    let hash = w.wait_hash("gated", None);
+
+    let plan = wait_until_ok(|| {
+        let run = w.run_as(&kubeconfig, &["plan", "-f", &arg(&pr), "-o", "json"], "");
+        (run.code != 1).then_some(run)
+    });
     assert_eq!(plan.code, 2, "held for approval: {plan:?}");
     let doc = plan.json();
     assert_eq!(doc["cluster"]["read"], true);

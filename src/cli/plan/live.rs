@@ -42,6 +42,17 @@ const PAGE: u32 = 500;
 /// Why the live sets could not be read. Displays as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
+    /// The API server does not serve the kind: this is not a cluster where
+    /// the operator runs (a CI runner's own cluster, say).
+    #[error(
+        "{cluster} does not serve TollFreeNumberSets (the CRD is not installed): it is not the \
+         operator's cluster; pass --kubeconfig for that cluster, or --no-cluster to plan the \
+         manifests alone"
+    )]
+    NoCrd {
+        /// Which cluster ([`Cluster::describe`]).
+        cluster: String,
+    },
     /// The server refused or failed the `list`.
     #[error(
         "cannot list TollFreeNumberSets {scope} from {cluster}: {reason}{hint}",
@@ -125,8 +136,13 @@ pub async fn read(
     loop {
         let page = match api.list(&params).await {
             Ok(page) => page,
-            // The CRD is not installed: the cluster has no sets.
-            Err(e) if api_status(&e) == Some(404) => return Ok(out),
+            // Reading "no sets" from the wrong cluster would be a blind plan
+            // that does not say so.
+            Err(e) if api_status(&e) == Some(404) => {
+                return Err(LiveError::NoCrd {
+                    cluster: cluster.describe(),
+                });
+            }
             Err(e) => {
                 return Err(LiveError::List {
                     scope: match namespace {
