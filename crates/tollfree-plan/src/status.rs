@@ -464,11 +464,32 @@ pub fn reason(s: &Summary<'_>) -> (Reason, String) {
     }
     let awaiting = holds(&|h| h.hold == Hold::AwaitingApproval);
     if !awaiting.is_empty() {
+        // An approval left for an earlier plan must not look like silence: a
+        // person who annotated a hash needs to see that it no longer applies.
+        let stale = s
+            .set
+            .approved_hash
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty() && !h.eq_ignore_ascii_case(&s.gated.hash))
+            .map(|h| {
+                format!(
+                    " (the annotation's value {}… approves an earlier plan, not this one: \
+                     the plan changed since it was approved)",
+                    short(h)
+                )
+            })
+            .unwrap_or_default();
         return (
             Reason::ApprovalPending,
             format!(
-                "{} await approval: annotate tollfree.dev/approve={}",
+                "{} {} approval: annotate tollfree.dev/approve={}{stale}",
                 actions_text(awaiting.len()),
+                if awaiting.len() == 1 {
+                    "awaits"
+                } else {
+                    "await"
+                },
                 s.gated.hash
             ),
         );

@@ -1314,6 +1314,37 @@ fn changed_plan_invalidates_old_approval() {
 }
 
 #[test]
+fn an_approval_of_an_earlier_plan_is_named_in_the_message() {
+    let old = World::new()
+        .with(set("s", 1).declare(1, &[A]).purchase(Mode::Approve))
+        .plan_of("s")
+        .hash;
+    let s = World::new()
+        .with(
+            set("s", 1)
+                .declare(1, &[A, B])
+                .purchase(Mode::Approve)
+                .approve(&old),
+        )
+        .plan_of("s");
+    assert_eq!(s.reason, Reason::ApprovalPending);
+    assert!(s.message.contains(&s.hash), "{}", s.message);
+    assert!(
+        s.message.contains(&format!(
+            "the annotation's value {}… approves an earlier plan",
+            &old[..12]
+        )),
+        "{}",
+        s.message
+    );
+    // Without an annotation, or with the current hash, nothing is said.
+    let fresh = World::new()
+        .with(set("s", 1).declare(1, &[A, B]).purchase(Mode::Approve))
+        .plan_of("s");
+    assert!(!fresh.message.contains("earlier plan"), "{}", fresh.message);
+}
+
+#[test]
 fn hash_is_independent_of_set_order() {
     let a = set("a", 1).declare(1, &[A]).purchase(Mode::Approve);
     let b = set("b", 2).owns(B, 1).disconnect(Mode::Approve);
