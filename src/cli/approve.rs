@@ -1,5 +1,5 @@
 //! `tollfree-operator approve -n NS NAME`: approve the actions a set holds
-//! under an `Approve` policy (DESIGN.md §3.7), without copying a hash by hand.
+//! under an `Approve` policy (docs/safety.md rule 10, approval by hash), without copying a hash by hand.
 //!
 //! 1. Read the set. Its status must describe its current spec
 //!    (`status.observedGeneration` = `metadata.generation`) and name a plan

@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md §5 — a stable contract):
+//! The command line (a stable contract, as the README lists it):
 //! `run`, `crd`, `plan` and `simulator`, and the GitOps additions `approve`
 //! and `import` (docs/gitops.md).
 

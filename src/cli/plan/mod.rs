@@ -1,6 +1,6 @@
 //! `tollfree-operator plan`: a read-only preview of what the operator would do
 //! for some manifests — for GitOps pipelines that want to show a pull
-//! request's effect before it is merged (DESIGN.md §5; docs/plan.md,
+//! request's effect before it is merged (docs/plan.md,
 //! docs/gitops.md).
 //!
 //! The pipeline, each step a module:
@@ -100,7 +100,7 @@ Exit codes: 0 no changes, 2 changes (any action or held action), 1 error.
    \"notes\": [string]}
 Summary counts are numbers (an Acquire counts its count). See docs/plan.md.";
 
-/// Arguments of `plan` (DESIGN.md §5).
+/// Arguments of `plan` (a stable contract: the README's command line).
 ///
 /// Values are checked by [`main`], not by the argument parser, so that a bad
 /// value exits 1 like every other error (the parser's own exit code, 2, means

@@ -4,7 +4,7 @@
 //! [`InventoryReader`] owns its [`intelepeer::Client`] privately and exposes a
 //! single read, so the client's mutations (`reserve`, `purchase`,
 //! `change_package`, `disconnect`) are unreachable from this command — the
-//! compiler enforces the read-only promise of DESIGN.md §5, and a test
+//! compiler enforces the read-only promise of `plan` (docs/plan.md), and a test
 //! (`tests/plan_cli.rs`) checks the simulator's ledger stays empty.
 
 use intelepeer::{Client, ClientConfig, Credentials, E164, InventoryNumber, ListInventory};
