@@ -22,7 +22,8 @@
 //! plane lives in a temporary directory and is stopped (and the directory
 //! removed) by a watchdog when the test binary exits. Set
 //! `TOLLFREE_E2E_KEEP=1` to leave it running for inspection (its `KUBECONFIG`
-//! is printed when it starts).
+//! is printed when it starts). `TOLLFREE_E2E_WRAP="heaptrack -o FILE"` runs
+//! every operator under a profiler (benchmarks: where memory goes).
 
 // Each test binary uses a different subset of this harness; what one binary
 // leaves unused (items, and the re-exports below) would otherwise fail

@@ -63,7 +63,18 @@ impl OperatorBuilder {
         let log_path = log_dir.join(format!("operator-{}.log", random_suffix()));
         let log = File::create(&log_path).expect("creating the operator log");
 
-        let mut cmd = Command::new(OPERATOR_BIN);
+        // `TOLLFREE_E2E_WRAP="heaptrack -o /tmp/op"` runs the operator under
+        // a profiler (words split on white space; the binary comes last).
+        let wrap = std::env::var("TOLLFREE_E2E_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let mut cmd = match words.next() {
+            Some(program) => {
+                let mut cmd = Command::new(program);
+                cmd.args(words).arg(OPERATOR_BIN);
+                cmd
+            }
+            None => Command::new(OPERATOR_BIN),
+        };
         cmd.arg("run")
             .args(["--intelepeer-url", &self.intelepeer_url])
             .args(["--metrics-addr", &metrics_addr.to_string()]);

@@ -580,12 +580,13 @@ pub struct InventoryNumber {
     /// Short code or long code, e.g. `LONG`.
     #[serde(rename = "type", default, deserialize_with = "lenient::opt_string")]
     pub number_type: Option<String>,
-    /// Where it is.
+    /// Where it is (boxed, like `media`: rarely read, and a listing holds
+    /// up to 100,000 records).
     #[serde(default, deserialize_with = "lenient::opt_object")]
-    pub geo: Option<Geo>,
+    pub geo: Option<Box<Geo>>,
     /// SMS and voice configuration.
     #[serde(default, deserialize_with = "lenient::opt_object")]
-    pub media: Option<Media>,
+    pub media: Option<Box<Media>>,
 }
 
 /// Longest raw endpoint text kept from an unreadable record (characters): a
