@@ -267,9 +267,15 @@ fn a_set_whose_secret_fails_claims_nothing_it_never_owned() {
         },
     );
     assert!(condition_is(&lines, "Ready", "True", None));
-    let orphan = s.wait_set("orphan", Duration::from_secs(30), "CredentialsInvalid", |set| {
-        condition(set, "Stalled").is_some_and(|c| c.status == "True" && c.reason == "CredentialsInvalid")
-    });
+    let orphan = s.wait_set(
+        "orphan",
+        Duration::from_secs(30),
+        "CredentialsInvalid",
+        |set| {
+            condition(set, "Stalled")
+                .is_some_and(|c| c.status == "True" && c.reason == "CredentialsInvalid")
+        },
+    );
     let status = orphan.status.expect("status");
     assert!(
         status.numbers.is_empty() && status.account.is_none(),
@@ -280,7 +286,12 @@ fn a_set_whose_secret_fails_claims_nothing_it_never_owned() {
     std::thread::sleep(RESYNC);
     let ledger = s.ledger();
     assert_eq!(s.inventory().get(UNOWNED), Some(&P2), "adopted, moved");
-    assert_eq!(tally(&ledger, LedgerKind::Purchase), once(&[A]), "{}", ledger_text(&ledger));
+    assert_eq!(
+        tally(&ledger, LedgerKind::Purchase),
+        once(&[A]),
+        "{}",
+        ledger_text(&ledger)
+    );
     assert!(
         entries(&ledger, LedgerKind::Reserve)
             .iter()
@@ -318,9 +329,15 @@ fn numbers_a_set_proved_it_owns_stay_protected_while_its_secret_is_broken() {
         .replace(ACCOUNT_SECRET, "team-secret"),
     );
     s.start_operator();
-    s.wait_set("owner", Duration::from_secs(30), "CredentialsInvalid", |set| {
-        condition(set, "Stalled").is_some_and(|c| c.status == "True" && c.reason == "CredentialsInvalid")
-    });
+    s.wait_set(
+        "owner",
+        Duration::from_secs(30),
+        "CredentialsInvalid",
+        |set| {
+            condition(set, "Stalled")
+                .is_some_and(|c| c.status == "True" && c.reason == "CredentialsInvalid")
+        },
+    );
     s.wait_set(
         "younger",
         Duration::from_secs(45),
@@ -335,7 +352,9 @@ fn numbers_a_set_proved_it_owns_stay_protected_while_its_secret_is_broken() {
     assert_eq!(s.inventory().get(UNOWNED), Some(&P1), "not moved");
     let ledger = s.ledger();
     assert!(
-        ledger.iter().all(|e| !e.numbers.iter().any(|n| n == UNOWNED)),
+        ledger
+            .iter()
+            .all(|e| !e.numbers.iter().any(|n| n == UNOWNED)),
         "{}",
         ledger_text(&ledger)
     );

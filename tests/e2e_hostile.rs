@@ -1,0 +1,531 @@
+//! A world that misbehaves (issue 8): a vendor whose listings lie, bodies and
+//! listings without end, a cluster full of big unrelated Secrets, the largest
+//! admitted set, crash loops, and an apiserver that goes away — each on a real
+//! apiserver with the operator binary and the simulated vendor
+//! (`intelepeer_sim::Tampering` for the listings).
+//!
+//! One test per row of the issue's table. Each asserts what the vendor's
+//! ledger proves (nothing reserved, purchased, moved or disconnected that
+//! should not be), what a person sees (`kubectl get tfns -o json`: number
+//! states, the Stalled condition and its message), and the operator's peak
+//! memory (`VmHWM`) where the row is about memory, against the Deployment's
+//! 256Mi limit.
+//!
+//! | row | test |
+//! |---|---|
+//! | the listing lacks 1–5 owned numbers | [`owned_numbers_the_listing_lacks_are_missing_and_never_bought_again`], [`a_missing_number_is_forgotten_only_when_a_person_says_so`] |
+//! | a number listed without `+` | [`a_number_listed_without_plus_makes_the_listing_incomplete_and_buys_nothing`] |
+//! | a number twice with different packages | [`a_number_listed_twice_in_two_packages_is_neither_moved_nor_bought`] |
+//! | the listing drops to 0 (purchase Auto) | [`a_listing_that_drops_to_zero_is_held_however_often_it_repeats`] |
+//! | the listing drops to 0 (purchase Deny) | [`a_drop_to_zero_under_purchase_deny_is_stalled_and_kstatus_failed`] |
+//! | endless pages | [`endless_pages_end_at_the_page_bound_in_bounded_memory`] |
+//! | 1 GB / 300 MB bodies | [`huge_listing_bodies_are_refused_at_the_body_cap`] |
+//! | 150 big Secrets elsewhere | [`big_unrelated_secrets_cost_the_operator_no_memory`] |
+//! | a set of 1,000 numbers | [`the_largest_admitted_set_writes_its_worst_status`] |
+//! | 30 SIGKILLs after vendor answers | [`a_crash_loop_after_vendor_answers_loses_no_order`] |
+//! | killed after the reserve intent, then after a 409 | [`a_purchase_of_a_reservation_never_made_resolves_without_a_stall`] |
+//! | an apiserver outage of ~15 s | [`a_set_applied_before_an_apiserver_outage_is_reconciled_soon_after_it`] |
+//! | a status write fails after the vendor accepted | [`order_ids_survive_status_writes_that_fail`] |
+//!
+//! Most tests share the binary's control plane (each in its own namespace,
+//! with its own simulator and an operator scoped to it); the rows that stop
+//! the apiserver, or that need an operator watching every namespace, run on a
+//! [`ControlPlane::dedicated`] one.
+
+mod support;
+#[path = "support/tools.rs"]
+mod tools;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use intelepeer_sim::{Faults, LedgerEntry, LedgerKind, SimConfig, Tampering};
+use serde_json::Value;
+use support::scenario::{
+    ACCOUNT_SECRET, LIST_INVENTORY, RESYNC, Scenario, condition, condition_is, entries,
+    ledger_text, number_entry, number_state, numbers_of, observed_current, once, requests_between,
+    set_manifest, sim_config, tally,
+};
+use support::{ControlPlane, metric_sum};
+use tollfree_operator::crd::{IntentKind, NumberState, OrderType, TollFreeNumberSet};
+
+/// Route profiles.
+const P1: u64 = 30744;
+const P2: u64 = 24188;
+
+/// The Deployment's memory limit (`deploy/`, the chart's default): 256Mi.
+const MEMORY_LIMIT_KIB: u64 = 256 * 1024;
+
+/// `count` numbers `+1844555` followed by four digits from `first` (outside
+/// the simulator's pool: seeded into the account as owned for long).
+fn owned_numbers(first: u32, count: u32) -> Vec<String> {
+    (first..first + count)
+        .map(|i| format!("+1844555{i:04}"))
+        .collect()
+}
+
+fn refs(numbers: &[String]) -> Vec<&str> {
+    numbers.iter().map(String::as_str).collect()
+}
+
+/// A set `name` with `numbers` in package `package`, and `extra` spec lines.
+fn one_package(name: &str, package: u64, numbers: &[String], extra: &str) -> String {
+    let list = numbers
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    set_manifest(
+        name,
+        &format!("  packages:\n    - packageID: {package}\n      numbers: [{list}]\n{extra}"),
+    )
+}
+
+/// The ledger holds no reservation and no purchase.
+#[track_caller]
+fn assert_nothing_bought(s: &Scenario) {
+    let ledger = s.ledger();
+    assert!(
+        entries(&ledger, LedgerKind::Reserve).is_empty()
+            && entries(&ledger, LedgerKind::Purchase).is_empty(),
+        "nothing may be reserved or bought:\n{}",
+        ledger_text(&ledger)
+    );
+}
+
+/// The ledger is empty: nothing reserved, bought, moved or disconnected.
+#[track_caller]
+fn assert_untouched(s: &Scenario) {
+    let ledger = s.ledger();
+    assert!(
+        ledger.is_empty(),
+        "the vendor must not have been asked to change anything:\n{}",
+        ledger_text(&ledger)
+    );
+}
+
+/// Waits for `n` more full walks of the inventory than now (each walk of a
+/// small account is one `GET /my/tf`), so that a verdict is known to have
+/// survived that many listings.
+#[track_caller]
+fn wait_listings(s: &Scenario, n: u64) {
+    let before = s.requests().get(LIST_INVENTORY).copied().unwrap_or(0);
+    let deadline = Instant::now() + RESYNC * (n as u32 + 2) * 3;
+    loop {
+        let now = s.requests().get(LIST_INVENTORY).copied().unwrap_or(0);
+        if now >= before + n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} listings in {:?}",
+            now - before,
+            RESYNC * (n as u32 + 2) * 3
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The Stalled condition's message, asserting its reason.
+#[track_caller]
+fn stalled_message(set: &TollFreeNumberSet, reason: &str) -> String {
+    let c = condition(set, "Stalled").expect("a Stalled condition");
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("True", reason),
+        "{c:#?}"
+    );
+    c.message.clone()
+}
+
+fn is_stalled(set: &TollFreeNumberSet, reason: &str) -> bool {
+    observed_current(set) && condition_is(set, "Stalled", "True", Some(reason))
+}
+
+/// The value after `key=` in `text`, up to the next character that cannot be
+/// part of it.
+fn value_after(text: &str, key: &str) -> Option<String> {
+    let start = text.find(key)? + key.len();
+    let value: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    (!value.is_empty()).then_some(value)
+}
+
+/// `kubectl get tfns NAME -o json` as text (what kstatus reads).
+fn raw_set(s: &Scenario, name: &str) -> String {
+    s.kubectl(&["get", "tfns", name, "-o", "json"])
+}
+
+// ---------------------------------------------------------------------------
+// Row: the listing silently lacks 1–5 owned, Active numbers
+// ---------------------------------------------------------------------------
+
+#[test]
+fn owned_numbers_the_listing_lacks_are_missing_and_never_bought_again() {
+    let s = Scenario::start();
+    let owned = owned_numbers(100, 10);
+    s.sim().seed_inventory(&refs(&owned), P1);
+    s.apply(&one_package("lines", P1, &owned, ""));
+    let set = s.wait_ready("lines");
+    for n in &owned {
+        assert!(
+            number_entry(&set, n).is_some_and(|e| e.owned),
+            "{n} adopted"
+        );
+    }
+
+    // Five of the ten vanish from every listing (still owned at the vendor):
+    // at the sharp-drop threshold, so the listing itself is plausible.
+    let gone = &owned[..5];
+    s.sim()
+        .set_tampering(Tampering::default().omitting(gone.iter().cloned()));
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "Stalled NumbersMissing",
+        |set| is_stalled(set, "NumbersMissing"),
+    );
+    let message = stalled_message(&set, "NumbersMissing");
+    assert!(
+        message.contains("5 numbers") && message.contains(&gone[0]),
+        "the message counts and names the missing numbers: {message}"
+    );
+    for n in gone {
+        let entry = number_entry(&set, n).expect("a line for each missing number");
+        assert_eq!(entry.state, Some(NumberState::Missing), "{entry:#?}");
+        assert!(entry.missing_since.is_some(), "{entry:#?}");
+    }
+    for n in &owned[5..] {
+        assert_eq!(number_state(&set, n), Some(NumberState::Active));
+    }
+    assert!(condition_is(&set, "Ready", "False", None));
+
+    // However many listings repeat it, nothing is bought in their place.
+    wait_listings(&s, 3);
+    let set = s.set("lines");
+    stalled_message(&set, "NumbersMissing");
+    assert_untouched(&s);
+    let posts: Vec<String> = s
+        .requests()
+        .keys()
+        .filter(|k| k.starts_with("POST ") && !k.ends_with("/authenticate"))
+        .cloned()
+        .collect();
+    assert!(
+        posts.is_empty(),
+        "no vendor mutation was even tried: {posts:?}"
+    );
+
+    // They come back: Active again, nothing to confirm.
+    s.sim().clear_tampering();
+    let set = s.wait_ready("lines");
+    for n in &owned {
+        let entry = number_entry(&set, n).expect("line");
+        assert_eq!(entry.state, Some(NumberState::Active));
+        assert!(entry.missing_since.is_none(), "{entry:#?}");
+    }
+    assert_untouched(&s);
+}
+
+#[test]
+fn a_missing_number_is_forgotten_only_when_a_person_says_so() {
+    let s = Scenario::start();
+    let owned = owned_numbers(200, 3);
+    s.sim().seed_inventory(&refs(&owned), P1);
+    s.apply(&one_package("lines", P1, &owned, ""));
+    s.wait_ready("lines");
+
+    let lost = owned[0].clone();
+    s.sim()
+        .set_tampering(Tampering::default().omitting([lost.clone()]));
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "Stalled NumbersMissing",
+        |set| is_stalled(set, "NumbersMissing"),
+    );
+    let message = stalled_message(&set, "NumbersMissing");
+    assert!(message.contains(&lost), "{message}");
+    let hash = value_after(&message, "tollfree.dev/forget-missing=")
+        .unwrap_or_else(|| panic!("the message says how to forget: {message}"));
+    wait_listings(&s, 2);
+    assert_eq!(
+        number_state(&s.set("lines"), &lost),
+        Some(NumberState::Missing)
+    );
+    assert_untouched(&s);
+
+    // A stale or wrong confirmation forgets nothing.
+    s.kubectl(&[
+        "annotate",
+        "tfns",
+        "lines",
+        "tollfree.dev/forget-missing=0000000000000000",
+    ]);
+    wait_listings(&s, 2);
+    let set = s.set("lines");
+    assert_eq!(number_state(&set, &lost), Some(NumberState::Missing));
+    stalled_message(&set, "NumbersMissing");
+
+    // The person confirms what they saw: the number is planned afresh under
+    // the purchase policy. The vendor still holds it for this account, so
+    // the reservation is refused and nothing is bought.
+    s.kubectl(&[
+        "annotate",
+        "--overwrite",
+        "tfns",
+        "lines",
+        &format!("tollfree.dev/forget-missing={hash}"),
+    ]);
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "the missing number forgotten",
+        |set| {
+            number_entry(set, &lost)
+                .is_some_and(|e| e.state != Some(NumberState::Missing) && e.missing_since.is_none())
+        },
+    );
+    eprintln!("after forget-missing: {:#?}", number_entry(&set, &lost));
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "the reservation refused: Unavailable",
+        |set| number_state(set, &lost) == Some(NumberState::Unavailable),
+    );
+    stalled_message(&set, "NumberUnavailable");
+    assert_nothing_bought(&s);
+    assert_eq!(s.inventory().get(&lost), Some(&P1), "still owned");
+
+    // Listed again: adopted, Ready.
+    s.sim().clear_tampering();
+    s.wait_ready("lines");
+    assert_nothing_bought(&s);
+}
+
+// ---------------------------------------------------------------------------
+// Row: an owned number listed as `18775550302` (no `+`)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_number_listed_without_plus_makes_the_listing_incomplete_and_buys_nothing() {
+    let mut s = Scenario::without_operator(sim_config());
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    let owned = owned_numbers(300, 3);
+    s.sim().seed_inventory(&refs(&owned), P1);
+    let garbled = owned[1].clone();
+    s.sim()
+        .set_tampering(Tampering::default().stripping_plus([garbled.clone()]));
+    // The set asks for the three owned numbers and one the pool sells.
+    let fresh = "+18007293863".to_owned();
+    let mut wanted = owned.clone();
+    wanted.push(fresh.clone());
+    s.apply(&one_package("lines", P1, &wanted, ""));
+    s.start_operator();
+
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "Stalled InventoryUnsafe",
+        |set| is_stalled(set, "InventoryUnsafe"),
+    );
+    let message = stalled_message(&set, "InventoryUnsafe");
+    assert!(
+        message.contains("incomplete"),
+        "the message says why the listing is not trusted: {message}"
+    );
+    wait_listings(&s, 3);
+    let set = s.set("lines");
+    stalled_message(&set, "InventoryUnsafe");
+    assert_ne!(number_state(&set, &garbled), Some(NumberState::Active));
+    for n in [&owned[0], &owned[2]] {
+        assert_eq!(number_state(&set, n), Some(NumberState::Active), "{n}");
+    }
+    assert_untouched(&s);
+
+    // Counted by kind, and named in the log.
+    let metrics = s.operator().metrics().expect("/metrics");
+    assert!(
+        metric_sum(&metrics, "tollfree_inventory_anomalies_total") >= 1.0,
+        "anomalies counted:\n{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("anomal"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let digits = garbled.trim_start_matches('+');
+    assert!(
+        s.operator()
+            .logs()
+            .lines()
+            .any(|l| l.contains("not understood") && l.contains(digits)),
+        "the log names the record"
+    );
+
+    // The vendor lists it properly again: adopted, the new one bought once.
+    s.sim().clear_tampering();
+    let set = s.wait_ready("lines");
+    assert!(number_entry(&set, &garbled).is_some_and(|e| e.owned));
+    let ledger = s.ledger();
+    assert_eq!(
+        tally(&ledger, LedgerKind::Purchase),
+        once(&[&fresh]),
+        "{}",
+        ledger_text(&ledger)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Row: the same number twice with different packages
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_number_listed_twice_in_two_packages_is_neither_moved_nor_bought() {
+    let mut s = Scenario::without_operator(sim_config());
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    let owned = owned_numbers(400, 2);
+    s.sim().seed_inventory(&refs(&owned), P1);
+    let doubled = owned[0].clone();
+    // Listed in P1 (the truth), then again in P2.
+    s.sim()
+        .set_tampering(Tampering::default().duplicating(doubled.clone(), P2));
+    // The set wants it in P1, where it is: neither a move nor a purchase may
+    // rest on a record the vendor contradicts.
+    s.apply(&one_package("lines", P1, &owned, ""));
+    s.start_operator();
+
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "Stalled InventoryUnsafe",
+        |set| is_stalled(set, "InventoryUnsafe"),
+    );
+    let message = stalled_message(&set, "InventoryUnsafe");
+    assert!(message.contains("incomplete"), "{message}");
+    assert_eq!(number_state(&set, &owned[1]), Some(NumberState::Active));
+    wait_listings(&s, 3);
+    stalled_message(&s.set("lines"), "InventoryUnsafe");
+    assert_untouched(&s);
+    assert!(
+        s.operator()
+            .logs()
+            .lines()
+            .any(|l| l.contains("not understood") && l.contains(doubled.trim_start_matches('+'))),
+        "the log names the doubled number"
+    );
+
+    s.sim().clear_tampering();
+    let set = s.wait_ready("lines");
+    assert!(number_entry(&set, &doubled).is_some_and(|e| e.owned));
+    assert_untouched(&s);
+}
+
+// ---------------------------------------------------------------------------
+// Row: the listing drops from 10 numbers to 0
+// ---------------------------------------------------------------------------
+
+/// Ten owned numbers adopted by set `lines` under `policy`, then every
+/// listing empty: returns the scenario once the drop is held.
+fn drop_to_zero(policy: &str) -> (Scenario, Vec<String>) {
+    let s = Scenario::start();
+    let owned = owned_numbers(500, 10);
+    s.sim().seed_inventory(&refs(&owned), P1);
+    s.apply(&one_package("lines", P1, &owned, policy));
+    s.wait_ready("lines");
+    s.sim()
+        .set_tampering(Tampering::default().listing_nothing());
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "Stalled InventoryUnsafe",
+        |set| is_stalled(set, "InventoryUnsafe"),
+    );
+    let message = stalled_message(&set, "InventoryUnsafe");
+    assert!(
+        message.contains("lists 0 numbers") && message.contains("had 10"),
+        "the message names both counts: {message}"
+    );
+    (s, owned)
+}
+
+#[test]
+fn a_listing_that_drops_to_zero_is_held_however_often_it_repeats() {
+    let (s, owned) = drop_to_zero("");
+    // Listing after listing says 0: it never becomes the baseline.
+    for round in 0..4 {
+        wait_listings(&s, 1);
+        let set = s.set("lines");
+        let message = stalled_message(&set, "InventoryUnsafe");
+        assert!(
+            message.contains("had 10"),
+            "round {round}: the baseline is still 10: {message}"
+        );
+        assert_untouched(&s);
+    }
+    let set = s.set("lines");
+    assert_eq!(
+        set.status.as_ref().and_then(|st| st.inventory_count),
+        Some(10),
+        "the trusted count recorded stays 10"
+    );
+    for n in &owned {
+        assert!(
+            number_entry(&set, n).is_some_and(|e| e.owned),
+            "{n} still owned"
+        );
+    }
+    let verdict = tools::kstatus(&raw_set(&s, "lines"));
+    assert_eq!(verdict.status, "Failed", "{verdict:?}");
+
+    // A person confirms the new count: the numbers are then missing — still
+    // never bought again on their own.
+    s.kubectl(&[
+        "annotate",
+        "tfns",
+        "lines",
+        "tollfree.dev/confirm-inventory=0",
+    ]);
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "Stalled NumbersMissing after the count was confirmed",
+        |set| is_stalled(set, "NumbersMissing"),
+    );
+    let message = stalled_message(&set, "NumbersMissing");
+    assert!(message.contains("10 numbers"), "{message}");
+    for n in &owned {
+        assert_eq!(number_state(&set, n), Some(NumberState::Missing), "{n}");
+    }
+    wait_listings(&s, 2);
+    stalled_message(&s.set("lines"), "NumbersMissing");
+    assert_untouched(&s);
+}
+
+#[test]
+fn a_drop_to_zero_under_purchase_deny_is_stalled_and_kstatus_failed() {
+    let (s, owned) = drop_to_zero("  policy: {purchase: Deny}\n");
+    wait_listings(&s, 3);
+    let set = s.set("lines");
+    stalled_message(&set, "InventoryUnsafe");
+    assert!(
+        condition_is(&set, "Ready", "False", None),
+        "never Ready while the listing is held: {:#?}",
+        set.status.as_ref().map(|st| &st.conditions)
+    );
+    for n in &owned {
+        assert!(number_entry(&set, n).is_some_and(|e| e.owned), "{n}");
+    }
+    let verdict = tools::kstatus(&raw_set(&s, "lines"));
+    assert_eq!(verdict.status, "Failed", "{verdict:?}");
+    assert_untouched(&s);
+
+    // The numbers return: Ready again, kstatus Current.
+    s.sim().clear_tampering();
+    s.wait_ready("lines");
+    let verdict = tools::kstatus(&raw_set(&s, "lines"));
+    assert_eq!(verdict.status, "Current", "{verdict:?}");
+    assert_untouched(&s);
+}
