@@ -529,3 +529,385 @@ fn a_drop_to_zero_under_purchase_deny_is_stalled_and_kstatus_failed() {
     assert_eq!(verdict.status, "Current", "{verdict:?}");
     assert_untouched(&s);
 }
+
+// ---------------------------------------------------------------------------
+// Memory: endless pages, huge bodies, big unrelated Secrets
+// ---------------------------------------------------------------------------
+
+/// KiB as MiB, for messages.
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// The operator's peak memory so far, asserted under the Deployment's limit.
+#[track_caller]
+fn assert_peak_under_limit(s: &Scenario, row: &str) -> u64 {
+    let peak = s.operator().peak_rss_kib().expect("the operator runs");
+    eprintln!("{row}: operator VmHWM {}", mib(peak));
+    assert!(
+        peak < MEMORY_LIMIT_KIB,
+        "{row}: the operator peaked at {} (limit {})",
+        mib(peak),
+        mib(MEMORY_LIMIT_KIB)
+    );
+    peak
+}
+
+/// Three owned numbers adopted by `lines` (Ready), the operator unthrottled
+/// (`--vendor-rate-limit 0`: a listing of the page bound at the default
+/// 10 requests/s takes 101 s, which says nothing more about memory).
+fn three_owned_ready(first: u32) -> (Scenario, Vec<String>) {
+    let mut s = Scenario::without_operator(sim_config());
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    let owned = owned_numbers(first, 3);
+    s.sim().seed_inventory(&refs(&owned), P1);
+    s.apply(&one_package("lines", P1, &owned, ""));
+    s.start_operator_with(|b| b.arg("--vendor-rate-limit").arg("0"));
+    s.wait_ready("lines");
+    (s, owned)
+}
+
+/// Waits until the set reports that its inventory could not be read.
+#[track_caller]
+fn wait_unreadable(s: &Scenario, timeout: Duration) -> TollFreeNumberSet {
+    s.wait_set("lines", timeout, "InventoryUnreadable", |set| {
+        observed_current(set) && condition_is(set, "Ready", "False", Some("InventoryUnreadable"))
+    })
+}
+
+#[test]
+fn endless_pages_end_at_the_page_bound_in_bounded_memory() {
+    let (s, owned) = three_owned_ready(600);
+    // One number the pool sells, declared once the listing goes bad: it must
+    // not be bought on a listing that could not be read.
+    let mut wanted = owned.clone();
+    wanted.push("+18003255821".to_owned());
+    s.sim().set_tampering(Tampering::default().listing_endlessly());
+    let started = Instant::now();
+    let pages_before = s.requests().get(LIST_INVENTORY).copied().unwrap_or(0);
+    s.apply(&one_package("lines", P1, &wanted, ""));
+    let set = wait_unreadable(&s, Duration::from_secs(180));
+    let took = started.elapsed();
+    let pages = s.requests().get(LIST_INVENTORY).copied().unwrap_or(0) - pages_before;
+    let message = &condition(&set, "Ready").expect("Ready").message;
+    eprintln!("endless pages: given up after {pages} pages in {took:?}: {message}");
+    assert!(
+        message.contains("1010 pages"),
+        "the message names the page bound: {message}"
+    );
+    assert!(
+        (1010..=1100).contains(&pages),
+        "{pages} pages read before giving up"
+    );
+    let first = assert_peak_under_limit(&s, "endless pages, one listing");
+
+    // It tries again later, and memory does not grow with the attempts.
+    let set_json = s.set("lines");
+    assert!(condition_is(&set_json, "Reconciling", "True", Some("InventoryUnreadable")));
+    let seen = s.requests().get(LIST_INVENTORY).copied().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while s.requests().get(LIST_INVENTORY).copied().unwrap_or(0) < seen + 1010 {
+        assert!(Instant::now() < deadline, "no second listing attempt");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let second = assert_peak_under_limit(&s, "endless pages, two listings");
+    assert!(
+        second < first + first / 4,
+        "memory grew with the second listing: {} then {}",
+        mib(first),
+        mib(second)
+    );
+    assert_untouched(&s);
+    for n in &owned {
+        assert!(number_entry(&s.set("lines"), n).is_some_and(|e| e.owned));
+    }
+
+    s.sim().clear_tampering();
+    s.wait_ready("lines");
+    assert_eq!(
+        tally(&s.ledger(), LedgerKind::Purchase),
+        once(&["+18003255821"])
+    );
+}
+
+#[test]
+fn huge_listing_bodies_are_refused_at_the_body_cap() {
+    let (s, owned) = three_owned_ready(700);
+    // Declared once the listing goes bad (see above).
+    let fresh = "+18885551201".to_owned();
+    let mut wanted = owned.clone();
+    wanted.push(fresh.clone());
+    let started = Instant::now();
+
+    // 1 GB of padding around the real page.
+    s.sim()
+        .set_tampering(Tampering::default().padding_to(1_000_000_000, false));
+    s.apply(&one_package("lines", P1, &wanted, ""));
+    let set = wait_unreadable(&s, Duration::from_secs(60));
+    let message = &condition(&set, "Ready").expect("Ready").message;
+    eprintln!("1 GB body refused after {:?}: {message}", started.elapsed());
+    assert!(
+        message.to_lowercase().contains("larger than") || message.contains("MiB"),
+        "the message says the answer was too large: {message}"
+    );
+    assert_peak_under_limit(&s, "1 GB body");
+    assert_nothing_bought(&s);
+
+    // 300 MB whose content, once read, would say the account is empty.
+    s.sim()
+        .set_tampering(Tampering::default().padding_to(300_000_000, true));
+    wait_listings(&s, 2);
+    let set = s.set("lines");
+    assert!(
+        condition_is(&set, "Ready", "False", Some("InventoryUnreadable")),
+        "{:#?}",
+        set.status.as_ref().map(|st| &st.conditions)
+    );
+    for n in &owned {
+        assert!(number_entry(&set, n).is_some_and(|e| e.owned), "{n} still owned");
+    }
+    assert_peak_under_limit(&s, "300 MB empty-page body");
+    assert_nothing_bought(&s);
+    eprintln!("both bodies refused within {:?}", started.elapsed());
+
+    s.sim().clear_tampering();
+    s.wait_ready("lines");
+    assert_eq!(tally(&s.ledger(), LedgerKind::Purchase), once(&[&fresh]));
+}
+
+/// How many unrelated Secrets, and how big (the row of the issue: 150 of
+/// 0.93 MB, 140 MB in all).
+const BIG_SECRETS: usize = 150;
+const BIG_SECRET_BYTES: usize = 930_000;
+
+#[test]
+fn big_unrelated_secrets_cost_the_operator_no_memory() {
+    // The operator watches every namespace here: its own control plane, so
+    // that it never sees another test's sets.
+    let cp = ControlPlane::dedicated("secrets");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let started = Instant::now();
+    runtime.block_on(async {
+        use futures::StreamExt;
+        use k8s_openapi::ByteString;
+        use k8s_openapi::api::core::v1::{Namespace, Secret};
+        use kube::api::{Api, ObjectMeta, PostParams};
+        let client = cp.kube_client().await;
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        for i in 0..10 {
+            let ns = Namespace {
+                metadata: ObjectMeta {
+                    name: Some(format!("other-team-{i}")),
+                    ..ObjectMeta::default()
+                },
+                ..Namespace::default()
+            };
+            namespaces
+                .create(&PostParams::default(), &ns)
+                .await
+                .expect("creating a namespace");
+        }
+        let blob = ByteString(vec![b'x'; BIG_SECRET_BYTES]);
+        futures::stream::iter(0..BIG_SECRETS)
+            .map(|i| {
+                let client = client.clone();
+                let blob = blob.clone();
+                async move {
+                    let secrets: Api<Secret> =
+                        Api::namespaced(client, &format!("other-team-{}", i % 10));
+                    let secret = Secret {
+                        metadata: ObjectMeta {
+                            name: Some(format!("blob-{i}")),
+                            ..ObjectMeta::default()
+                        },
+                        data: Some([("blob".to_owned(), blob)].into()),
+                        ..Secret::default()
+                    };
+                    secrets
+                        .create(&PostParams::default(), &secret)
+                        .await
+                        .expect("creating a big Secret");
+                }
+            })
+            .buffer_unordered(4)
+            .collect::<Vec<()>>()
+            .await;
+    });
+    eprintln!(
+        "{BIG_SECRETS} Secrets of {BIG_SECRET_BYTES} bytes created in {:?}",
+        started.elapsed()
+    );
+
+    let mut s = Scenario::without_operator_on(cp, sim_config());
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    let owned = owned_numbers(800, 3);
+    s.sim().seed_inventory(&refs(&owned), P1);
+    s.apply(&one_package("lines", P1, &owned, ""));
+    // A fresh start watching every namespace (no --namespace).
+    s.start_operator_with(|b| b.all_namespaces());
+    s.wait_ready("lines");
+    std::thread::sleep(RESYNC * 2);
+    s.wait_ready("lines");
+    let peak = assert_peak_under_limit(&s, "150 big Secrets in other namespaces");
+    // Holding them would take 140 MB; the operator holds none.
+    let held = (BIG_SECRETS * BIG_SECRET_BYTES / 1024) as u64;
+    assert!(
+        peak < held / 2,
+        "the operator peaked at {}: it seems to hold the Secrets ({} in all)",
+        mib(peak),
+        mib(held)
+    );
+    assert_untouched(&s);
+}
+
+// ---------------------------------------------------------------------------
+// Row: the largest admitted set, in its worst state
+// ---------------------------------------------------------------------------
+
+/// etcd's request limit (`--max-request-bytes` default): 1.5 MiB.
+const ETCD_REQUEST_LIMIT: usize = 1_572_864;
+
+/// `numbers` split into ten packages of a hundred, as `packages:` YAML.
+fn ten_packages(numbers: &[String]) -> String {
+    numbers
+        .chunks(100)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let list = chunk
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("    - packageID: {}\n      numbers: [{list}]\n", 40_001 + i)
+        })
+        .collect()
+}
+
+/// The size of the set's `status` as JSON, in bytes.
+fn status_bytes(set: &Value) -> usize {
+    serde_json::to_string(&set["status"]).map_or(0, |s| s.len())
+}
+
+#[test]
+fn the_largest_admitted_set_writes_its_worst_status() {
+    // Orders take an hour: once bought, every number waits with an intent.
+    let mut s = Scenario::without_operator(SimConfig {
+        order_delay: Duration::from_secs(3600),
+        ..sim_config()
+    });
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    let pool: Vec<String> = SimConfig::default().initial_pool().into_iter().collect();
+    let numbers: Vec<String> = pool[..1000].to_vec();
+    let limits = "  limits: {maxPurchasesPerSync: 1000}\n";
+
+    // One number more than the limit is refused at admission, saying what to do.
+    let too_big = set_manifest(
+        "too-big",
+        &format!(
+            "  packages:\n{}    - packageID: 40011\n      numbers: [\"{}\"]\n{limits}",
+            ten_packages(&numbers),
+            pool[1000]
+        ),
+    );
+    let out = s.test_ns().try_apply(&too_big);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("at most 1000 numbers") && stderr.contains("split"),
+        "a set of 1001 numbers must be refused with a message to split it: {stderr}"
+    );
+
+    s.apply(&set_manifest(
+        "big",
+        &format!("  packages:\n{}{limits}", ten_packages(&numbers)),
+    ));
+    s.start_operator();
+    let started = Instant::now();
+
+    // Watch the status grow through reservations and purchases; keep the largest.
+    let mut largest = (0usize, String::new());
+    let purchasing = loop {
+        let raw = raw_set(&s, "big");
+        let value: Value = serde_json::from_str(&raw).expect("JSON");
+        let bytes = status_bytes(&value);
+        if bytes > largest.0 {
+            let states: BTreeMap<String, usize> = value["status"]["numbers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .fold(BTreeMap::new(), |mut m, n| {
+                    *m.entry(n["state"].as_str().unwrap_or("-").to_owned())
+                        .or_default() += 1;
+                    m
+                });
+            largest = (bytes, format!("{states:?}"));
+        }
+        let set: TollFreeNumberSet = serde_json::from_value(value).expect("a set");
+        let status = set.status.clone().unwrap_or_default();
+        let waiting = status
+            .numbers
+            .iter()
+            .filter(|n| n.state == Some(NumberState::Purchasing))
+            .count();
+        if waiting == 1000 && status.intents.iter().all(|i| i.kind == IntentKind::Purchase && i.order_id.is_some()) {
+            break set;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "1000 numbers not all Purchasing after 2 min\n{}",
+            s.evidence("big")
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let status = purchasing.status.as_ref().expect("status");
+    assert_eq!(tally(&s.ledger(), LedgerKind::Purchase).len(), 1000);
+    assert!(tally(&s.ledger(), LedgerKind::Purchase).values().all(|&n| n == 1));
+    assert_eq!(status.numbers.len(), 1000);
+    assert!(status.numbers.iter().all(|n| !n.message.is_empty()));
+    eprintln!(
+        "1000 numbers Purchasing after {:?}: {} intents, {} orders",
+        started.elapsed(),
+        status.intents.len(),
+        status.orders.len()
+    );
+    let worst = status_bytes(&serde_json::from_str(&raw_set(&s, "big")).expect("JSON"));
+    let object = raw_set(&s, "big").len();
+    eprintln!(
+        "status of 1000 numbers, each with an intent and a message: {worst} bytes ({} per number); \
+         largest seen {} bytes with states {}; whole object {object} bytes; etcd limit {ETCD_REQUEST_LIMIT}",
+        worst / 1000,
+        largest.0,
+        largest.1
+    );
+    assert!(
+        largest.0.max(object) < ETCD_REQUEST_LIMIT / 2,
+        "the worst status ({} bytes, object {object}) is not well under etcd's limit",
+        largest.0
+    );
+
+    // `kubectl get tfns` stays one readable line.
+    let table = s.kubectl(&["get", "tfns", "big"]);
+    eprintln!("{table}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines.iter().all(|l| l.len() < 200), "{table}");
+
+    // The orders complete: Ready, every number Active, nothing bought twice.
+    s.sim().complete_pending_orders();
+    let set = s.wait_set("big", Duration::from_secs(90), "Ready", |set| {
+        observed_current(set) && condition_is(set, "Ready", "True", None)
+    });
+    let status = set.status.as_ref().expect("status");
+    assert_eq!((status.desired, status.active), (1000, 1000));
+    let converged = status_bytes(&serde_json::from_str(&raw_set(&s, "big")).expect("JSON"));
+    eprintln!(
+        "converged status: {converged} bytes ({} per number), after {:?}",
+        converged / 1000,
+        started.elapsed()
+    );
+    let ledger = s.ledger();
+    assert!(tally(&ledger, LedgerKind::Purchase).values().all(|&n| n == 1));
+    assert_eq!(numbers_of(&ledger, LedgerKind::Purchase).len(), 1000);
+}

@@ -42,6 +42,15 @@ impl OperatorBuilder {
         self
     }
 
+    /// Reconcile sets in every namespace (no `--namespace`; undoes
+    /// [`OperatorBuilder::namespace`]). Only on a control plane where no other
+    /// test's sets live (a [`ControlPlane::dedicated`] one, or a binary whose
+    /// tests run one at a time and clean up).
+    pub fn all_namespaces(mut self) -> Self {
+        self.namespace = None;
+        self
+    }
+
     /// Use this kubeconfig instead of the control plane's admin one (e.g. from
     /// [`ControlPlane::kubeconfig_for_token`], to run with the deployed RBAC).
     pub fn kubeconfig(mut self, path: &Path) -> Self {
