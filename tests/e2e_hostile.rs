@@ -582,7 +582,8 @@ fn endless_pages_end_at_the_page_bound_in_bounded_memory() {
     // not be bought on a listing that could not be read.
     let mut wanted = owned.clone();
     wanted.push("+18003255821".to_owned());
-    s.sim().set_tampering(Tampering::default().listing_endlessly());
+    s.sim()
+        .set_tampering(Tampering::default().listing_endlessly());
     let started = Instant::now();
     let pages_before = s.requests().get(LIST_INVENTORY).copied().unwrap_or(0);
     s.apply(&one_package("lines", P1, &wanted, ""));
@@ -603,7 +604,12 @@ fn endless_pages_end_at_the_page_bound_in_bounded_memory() {
 
     // It tries again later, and memory does not grow with the attempts.
     let set_json = s.set("lines");
-    assert!(condition_is(&set_json, "Reconciling", "True", Some("InventoryUnreadable")));
+    assert!(condition_is(
+        &set_json,
+        "Reconciling",
+        "True",
+        Some("InventoryUnreadable")
+    ));
     let seen = s.requests().get(LIST_INVENTORY).copied().unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(120);
     while s.requests().get(LIST_INVENTORY).copied().unwrap_or(0) < seen + 1010 {
@@ -664,7 +670,10 @@ fn huge_listing_bodies_are_refused_at_the_body_cap() {
         set.status.as_ref().map(|st| &st.conditions)
     );
     for n in &owned {
-        assert!(number_entry(&set, n).is_some_and(|e| e.owned), "{n} still owned");
+        assert!(
+            number_entry(&set, n).is_some_and(|e| e.owned),
+            "{n} still owned"
+        );
     }
     assert_peak_under_limit(&s, "300 MB empty-page body");
     assert_nothing_bought(&s);
@@ -815,7 +824,9 @@ fn the_largest_admitted_set_writes_its_worst_status() {
     let out = s.test_ns().try_apply(&too_big);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && stderr.contains("at most 1000 numbers") && stderr.contains("split"),
+        !out.status.success()
+            && stderr.contains("at most 1000 numbers")
+            && stderr.contains("split"),
         "a set of 1001 numbers must be refused with a message to split it: {stderr}"
     );
 
@@ -851,7 +862,12 @@ fn the_largest_admitted_set_writes_its_worst_status() {
             .iter()
             .filter(|n| n.state == Some(NumberState::Purchasing))
             .count();
-        if waiting == 1000 && status.intents.iter().all(|i| i.kind == IntentKind::Purchase && i.order_id.is_some()) {
+        if waiting == 1000
+            && status
+                .intents
+                .iter()
+                .all(|i| i.kind == IntentKind::Purchase && i.order_id.is_some())
+        {
             break set;
         }
         assert!(
@@ -863,7 +879,11 @@ fn the_largest_admitted_set_writes_its_worst_status() {
     };
     let status = purchasing.status.as_ref().expect("status");
     assert_eq!(tally(&s.ledger(), LedgerKind::Purchase).len(), 1000);
-    assert!(tally(&s.ledger(), LedgerKind::Purchase).values().all(|&n| n == 1));
+    assert!(
+        tally(&s.ledger(), LedgerKind::Purchase)
+            .values()
+            .all(|&n| n == 1)
+    );
     assert_eq!(status.numbers.len(), 1000);
     assert!(status.numbers.iter().all(|n| !n.message.is_empty()));
     eprintln!(
@@ -908,6 +928,371 @@ fn the_largest_admitted_set_writes_its_worst_status() {
         started.elapsed()
     );
     let ledger = s.ledger();
-    assert!(tally(&ledger, LedgerKind::Purchase).values().all(|&n| n == 1));
+    assert!(
+        tally(&ledger, LedgerKind::Purchase)
+            .values()
+            .all(|&n| n == 1)
+    );
     assert_eq!(numbers_of(&ledger, LedgerKind::Purchase).len(), 1000);
+}
+
+// ---------------------------------------------------------------------------
+// Row: 30 SIGKILLs right after the vendor answered
+// ---------------------------------------------------------------------------
+
+/// The sets of the crash loop.
+const CRASH_SETS: [&str; 3] = ["alpha", "bravo", "charlie"];
+
+/// Step `step` of the crash loop's workload for set `j`: in round
+/// `r = step / 2` the set holds its two round-`r` numbers, in P1 on even
+/// steps (bought; the previous round's numbers are disconnected), in P2 on
+/// odd ones (moved).
+fn crash_step(pool: &[String], step: usize, j: usize) -> String {
+    let r = step / 2;
+    let first = (r * CRASH_SETS.len() + j) * 2;
+    let package = if step % 2 == 0 { P1 } else { P2 };
+    one_package(
+        CRASH_SETS[j],
+        package,
+        &pool[first..first + 2],
+        "  policy: {disconnect: Auto}\n  disconnectGracePeriod: 0s\n",
+    )
+}
+
+/// Whether every crash-loop set in `ns` is Ready for its current generation.
+fn crash_sets_ready(cp: &ControlPlane, ns: &str) -> bool {
+    let out = cp.kubectl(&["get", "tfns", "-n", ns, "-o", "json"]);
+    if !out.status.success() {
+        return false;
+    }
+    let Ok(list) = serde_json::from_slice::<Value>(&out.stdout) else {
+        return false;
+    };
+    let sets: Vec<TollFreeNumberSet> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| serde_json::from_value(v.clone()).ok())
+        .collect();
+    sets.len() == CRASH_SETS.len()
+        && sets
+            .iter()
+            .all(|s| observed_current(s) && condition_is(s, "Ready", "True", None))
+}
+
+/// Where each order of the ledger is recorded in the sets' `status.orders`:
+/// by its order ID, or (a move or disconnect whose answer was lost) by its
+/// referenceID with the order ID absent. Panics naming any order recorded
+/// nowhere.
+fn assert_every_order_recorded(s: &Scenario) -> (usize, usize) {
+    let statuses: Vec<_> = CRASH_SETS
+        .iter()
+        .map(|name| s.set(name).status.unwrap_or_default())
+        .collect();
+    let ledger = s.ledger();
+    let (mut by_id, mut by_reference) = (0, 0);
+    let mut lost = Vec::new();
+    for e in ledger.iter().filter(|e| e.order_id.is_some()) {
+        let id = e.order_id;
+        if statuses
+            .iter()
+            .any(|st| st.orders.iter().any(|o| o.order_id == id))
+        {
+            by_id += 1;
+            continue;
+        }
+        let kind = match e.kind {
+            LedgerKind::ChangePackage => Some(OrderType::Move),
+            LedgerKind::Disconnect => Some(OrderType::Disconnect),
+            _ => None,
+        };
+        let by_ref = kind.is_some_and(|kind| {
+            statuses.iter().any(|st| {
+                st.orders.iter().any(|o| {
+                    o.order_id.is_none()
+                        && o.type_ == kind
+                        && o.reference_id.is_some()
+                        && o.reference_id == e.reference_id
+                })
+            })
+        });
+        if by_ref {
+            by_reference += 1;
+        } else {
+            lost.push(e.clone());
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "orders of the vendor's ledger recorded in no set's status.orders:\n{}\n--- whole ledger ---\n{}\n--- orders ---\n{:#?}",
+        ledger_text(&lost),
+        ledger_text(&ledger),
+        statuses.iter().map(|st| &st.orders).collect::<Vec<_>>()
+    );
+    (by_id, by_reference)
+}
+
+#[test]
+fn a_crash_loop_after_vendor_answers_loses_no_order() {
+    const KILLS: usize = 30;
+    let mut s = Scenario::without_operator(sim_config());
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    let pool: Vec<String> = SimConfig::default().initial_pool().into_iter().collect();
+    let cp = s.cp();
+    let ns = s.ns().to_owned();
+    let apply_step = |s: &Scenario, step: usize| {
+        for j in 0..CRASH_SETS.len() {
+            s.apply(&crash_step(&pool, step, j));
+        }
+    };
+
+    let step = std::sync::atomic::AtomicUsize::new(0);
+    let ready_step = std::sync::Mutex::new(None::<usize>);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    apply_step(&s, 0);
+    let started = Instant::now();
+    let mut kills = 0;
+    let mut logs = Vec::new();
+    std::thread::scope(|scope| {
+        // Looks at the sets (kubectl is slow) while the main thread watches
+        // the ledger: a step converged is reported with the step it was read
+        // for, and a step is advanced only after its manifests were applied.
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let at = step.load(std::sync::atomic::Ordering::SeqCst);
+                if crash_sets_ready(cp, &ns) {
+                    *ready_step.lock().expect("lock") = Some(at);
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while kills < KILLS {
+                s.start_operator();
+                let seen = s.ledger().len();
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    if s.sim().ledger().len() > seen {
+                        // The vendor has just answered: crash.
+                        logs.extend(s.kill_operator_silently());
+                        kills += 1;
+                        break;
+                    }
+                    let at = step.load(std::sync::atomic::Ordering::SeqCst);
+                    if ready_step.lock().expect("lock").take() == Some(at) {
+                        apply_step(&s, at + 1);
+                        step.store(at + 1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "kill {kills}: no vendor mutation and no convergence in 60 s at step {at}\n{}",
+                        s.evidence(CRASH_SETS[0])
+                    );
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }));
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    let steps = step.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!(
+        "{kills} SIGKILLs over {} steps in {:?}; killed operators' logs: {:?}",
+        steps + 1,
+        started.elapsed(),
+        logs.iter().take(3).collect::<Vec<_>>()
+    );
+
+    // The last run converges on its own.
+    s.start_operator();
+    wait_until_ready(&s, Duration::from_secs(120));
+    std::thread::sleep(RESYNC * 2);
+    wait_until_ready(&s, Duration::from_secs(30));
+
+    let ledger = s.ledger();
+    let bought = tally(&ledger, LedgerKind::Purchase);
+    assert!(
+        bought.values().all(|&n| n == 1),
+        "a number was bought twice:\n{}",
+        ledger_text(&ledger)
+    );
+    let disconnected = tally(&ledger, LedgerKind::Disconnect);
+    assert!(
+        disconnected.values().all(|&n| n == 1)
+            && disconnected.keys().all(|n| bought.contains_key(n)),
+        "a disconnect twice, or of a number never bought:\n{}",
+        ledger_text(&ledger)
+    );
+    // The account holds exactly the current step's numbers, where it says.
+    let r = steps / 2;
+    let package = if steps % 2 == 0 { P1 } else { P2 };
+    let want: BTreeMap<String, u64> = (0..CRASH_SETS.len())
+        .flat_map(|j| {
+            let first = (r * CRASH_SETS.len() + j) * 2;
+            pool[first..first + 2].to_vec()
+        })
+        .map(|n| (n, package))
+        .collect();
+    assert_eq!(s.inventory(), want, "{}", ledger_text(&ledger));
+
+    eprintln!("the vendor's ledger:\n{}", ledger_text(&ledger));
+    let (by_id, by_reference) = assert_every_order_recorded(&s);
+    eprintln!(
+        "{} ledger entries, {} orders: {by_id} recorded by order ID, {by_reference} by referenceID (answer lost)",
+        ledger.len(),
+        by_id + by_reference
+    );
+}
+
+/// Waits until every crash-loop set is Ready for its current generation.
+#[track_caller]
+fn wait_until_ready(s: &Scenario, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while !crash_sets_ready(s.cp(), s.ns()) {
+        assert!(
+            Instant::now() < deadline,
+            "the crash-loop sets are not all Ready after {timeout:?}\n{}",
+            CRASH_SETS
+                .iter()
+                .map(|n| s.evidence(n))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Row: killed after the reserve intent, before the reserve call; then a
+// purchase answered 409, and killed again
+// ---------------------------------------------------------------------------
+
+/// The vendor request that reserves.
+const RESERVE: &str = "POST /_rest/v4/carrier/tf/reservations";
+/// The vendor request that purchases.
+const PURCHASE: &str = "POST /_rest/v4/my/tf/orders";
+
+/// Polls (every millisecond) until `request` was made more than `seen`
+/// times; panics after `timeout`.
+#[track_caller]
+fn wait_request(s: &Scenario, request: &str, seen: u64, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while s.requests().get(request).copied().unwrap_or(0) <= seen {
+        assert!(
+            Instant::now() < deadline,
+            "no {request} within {timeout:?}\n{}",
+            s.evidence("lines")
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_purchase_of_a_reservation_never_made_resolves_without_a_stall() {
+    const A: &str = "+18007293863";
+    let mut s = Scenario::without_operator(sim_config());
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    s.apply(&one_package("lines", P1, &[A.to_owned()], ""));
+    s.start_operator();
+
+    // Crash 1: the Reserve intent is written, the reserve call never reaches
+    // the vendor. The first listing is made; the next request (the reserve)
+    // hangs unprocessed — what the vendor sees of a call that was never sent.
+    wait_request(&s, LIST_INVENTORY, 0, Duration::from_secs(30));
+    s.sim().set_faults(Faults {
+        hang_next: 1,
+        ..Faults::default()
+    });
+    let set = s.wait_set(
+        "lines",
+        Duration::from_secs(30),
+        "a Reserve intent written ahead",
+        |set| {
+            set.status
+                .as_ref()
+                .is_some_and(|st| st.intents.iter().any(|i| i.kind == IntentKind::Reserve))
+        },
+    );
+    wait_request(&s, RESERVE, 0, Duration::from_secs(10));
+    s.kill_operator();
+    s.sim().set_faults(Faults::default());
+    assert!(
+        s.ledger().is_empty(),
+        "premise: the reservation was never made:\n{}",
+        ledger_text(&s.ledger())
+    );
+    let reservation = set.status.as_ref().and_then(|st| {
+        st.intents
+            .iter()
+            .find(|i| i.kind == IntentKind::Reserve)
+            .and_then(|i| i.reservation_id.clone())
+    });
+    eprintln!("crash 1: Reserve intent for reservation {reservation:?}, never made");
+
+    // Crash 2: the purchase of that reservation is answered 409, and the
+    // operator dies before recording the answer. The vendor's answer is held
+    // back a moment (latency) so that the kill lands between the call and
+    // the record every time; for a reservation that does not exist, the
+    // vendor's state is the same whether it answered the 409 or not.
+    s.sim().set_faults(Faults {
+        latency: Duration::from_millis(1500),
+        ..Faults::default()
+    });
+    let purchases = s.requests().get(PURCHASE).copied().unwrap_or(0);
+    s.start_operator();
+    wait_request(&s, PURCHASE, purchases, Duration::from_secs(30));
+    s.kill_operator();
+    s.sim().set_faults(Faults::default());
+    let at_crash = s.set("lines");
+    let intents = at_crash
+        .status
+        .as_ref()
+        .map(|st| st.intents.clone())
+        .unwrap_or_default();
+    eprintln!("crash 2: intents {intents:#?}");
+    assert!(
+        intents.len() == 1
+            && intents[0].kind == IntentKind::Purchase
+            && intents[0].order_id.is_none()
+            && intents[0].reserved_until.is_none()
+            && intents[0].refused_at.is_none()
+            && intents[0].reservation_id == reservation,
+        "premise: a Purchase intent of the never-made reservation, unanswered: {intents:#?}"
+    );
+    assert!(
+        entries(&s.ledger(), LedgerKind::Purchase).is_empty(),
+        "premise: the purchase of a reservation never made bought nothing"
+    );
+
+    // Resolved on its own: bought exactly once, soon, never OrderUnconfirmed.
+    let restarted = Instant::now();
+    s.start_operator();
+    let set = s.wait_set("lines", Duration::from_secs(120), "Ready", |set| {
+        assert!(
+            !condition_is(set, "Stalled", "True", Some("OrderUnconfirmed")),
+            "stalled for a person although nothing was bought"
+        );
+        observed_current(set) && condition_is(set, "Ready", "True", None)
+    });
+    let took = restarted.elapsed();
+    eprintln!("resolved {took:?} after the second restart");
+    assert!(took < Duration::from_secs(90), "took {took:?}");
+    let ledger = s.ledger();
+    assert_eq!(
+        tally(&ledger, LedgerKind::Purchase),
+        once(&[A]),
+        "{}",
+        ledger_text(&ledger)
+    );
+    assert_eq!(s.inventory().get(A), Some(&P1));
+    let status = set.status.as_ref().expect("status");
+    assert!(status.intents.is_empty(), "{:#?}", status.intents);
+    let order = entries(&ledger, LedgerKind::Purchase)[0].order_id;
+    assert!(
+        status.orders.iter().any(|o| o.order_id == order),
+        "the purchase's order is recorded: {:#?}",
+        status.orders
+    );
 }

@@ -136,6 +136,15 @@ impl Scenario {
         }
     }
 
+    /// SIGKILLs the operator without printing its log (a crash loop kills
+    /// it dozens of times); returns where the log is.
+    pub fn kill_operator_silently(&mut self) -> Option<std::path::PathBuf> {
+        self.operator.take().map(|mut op| {
+            op.kill();
+            op.log_path().to_owned()
+        })
+    }
+
     /// The running operator.
     pub fn operator(&self) -> &Operator {
         self.operator.as_ref().expect("the operator is running")
