@@ -1296,3 +1296,178 @@ fn a_purchase_of_a_reservation_never_made_resolves_without_a_stall() {
         status.orders
     );
 }
+
+// ---------------------------------------------------------------------------
+// Rows: an apiserver outage; a status write that fails after the vendor
+// accepted (both stop the apiserver: their own control plane, one at a time)
+// ---------------------------------------------------------------------------
+
+/// The control plane the outage rows stop and start, and the lock that
+/// gives it to one of them at a time.
+fn outage_control_plane() -> (&'static ControlPlane, std::sync::MutexGuard<'static, ()>) {
+    static CP: std::sync::OnceLock<&'static ControlPlane> = std::sync::OnceLock::new();
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cp = *CP.get_or_init(|| ControlPlane::dedicated("outage"));
+    (cp, guard)
+}
+
+/// How long the apiserver stays away.
+const OUTAGE: Duration = Duration::from_secs(15);
+
+#[test]
+fn a_set_applied_before_an_apiserver_outage_is_reconciled_soon_after_it() {
+    let (cp, _one) = outage_control_plane();
+    let mut s = Scenario::without_operator_on(cp, sim_config());
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    s.start_operator();
+    let ready = Instant::now();
+    while s.operator().http_get("/readyz").map(|(c, _)| c) != Some(200) {
+        assert!(
+            ready.elapsed() < Duration::from_secs(30),
+            "operator not ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    s.apply(&one_package("lines", P1, &["+18007293863".to_owned()], ""));
+    let stopping = Instant::now();
+    cp.kill_apiserver();
+    eprintln!(
+        "apiserver killed {:?} after the set was applied",
+        stopping.elapsed()
+    );
+    std::thread::sleep(OUTAGE);
+    cp.restart();
+    let back = Instant::now();
+    let set = s.wait_set("lines", Duration::from_secs(120), "Ready", |set| {
+        observed_current(set) && condition_is(set, "Ready", "True", None)
+    });
+    let took = back.elapsed();
+    eprintln!("Ready {took:?} after the apiserver returned");
+    assert!(
+        took < Duration::from_secs(10),
+        "reconciled {took:?} after the apiserver returned"
+    );
+    assert!(number_entry(&set, "+18007293863").is_some_and(|e| e.owned));
+    assert_eq!(
+        tally(&s.ledger(), LedgerKind::Purchase),
+        once(&["+18007293863"])
+    );
+}
+
+#[test]
+fn order_ids_survive_status_writes_that_fail() {
+    let (cp, _one) = outage_control_plane();
+    // Orders stay pending for a minute, so that the listing cannot tell
+    // their IDs: only what the operator kept can. Every vendor call takes
+    // 4 s, so that a call is still on the wire when the apiserver goes.
+    let mut s = Scenario::without_operator_on(
+        cp,
+        SimConfig {
+            order_delay: Duration::from_secs(60),
+            ..sim_config()
+        },
+    );
+    s.test_ns().create_account_secret(ACCOUNT_SECRET);
+    const MOVED: &str = "+18445550900";
+    const BOUGHT: &str = "+18007293863";
+    s.sim().seed_inventory(&[MOVED], P1);
+    s.sim().set_faults(Faults {
+        latency: Duration::from_secs(4),
+        ..Faults::default()
+    });
+    // One set moves a number it owns, another buys one: the mover's answer
+    // is recorded only once the pass ends, the buyer's too.
+    s.apply(&one_package("mover", P2, &[MOVED.to_owned()], ""));
+    s.apply(&one_package("buyer", P2, &[BOUGHT.to_owned()], ""));
+    s.start_operator();
+    s.wait_set(
+        "buyer",
+        Duration::from_secs(90),
+        "the Purchase intent written ahead",
+        |set| {
+            set.status.as_ref().is_some_and(|st| {
+                st.intents
+                    .iter()
+                    .any(|i| i.kind == IntentKind::Purchase && i.order_id.is_none())
+            })
+        },
+    );
+    // The purchase is on the wire (4 s): the apiserver goes away.
+    let stopping = Instant::now();
+    cp.kill_apiserver();
+    eprintln!("apiserver killed in {:?}", stopping.elapsed());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while entries(&s.ledger(), LedgerKind::Purchase).is_empty() {
+        assert!(Instant::now() < deadline, "no purchase accepted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ledger = s.ledger();
+    let purchase = entries(&ledger, LedgerKind::Purchase)[0].order_id;
+    let moved = entries(&ledger, LedgerKind::ChangePackage)
+        .first()
+        .and_then(|e| e.order_id);
+    assert!(
+        purchase.is_some() && moved.is_some(),
+        "{}",
+        ledger_text(&ledger)
+    );
+    // The operator keeps passing (the vendor answers) while no status can be
+    // written.
+    std::thread::sleep(Duration::from_secs(8));
+    s.sim().set_faults(Faults::default());
+    cp.restart();
+    let back = Instant::now();
+
+    // The order IDs are in status although the orders are still pending
+    // (the listing cannot have told them).
+    let buyer = s.wait_set(
+        "buyer",
+        Duration::from_secs(60),
+        "the purchase's order ID in status",
+        |set| {
+            set.status
+                .as_ref()
+                .is_some_and(|st| st.orders.iter().any(|o| o.order_id == purchase))
+        },
+    );
+    let mover = s.wait_set(
+        "mover",
+        Duration::from_secs(60),
+        "the move's order ID in status",
+        |set| {
+            set.status
+                .as_ref()
+                .is_some_and(|st| st.orders.iter().any(|o| o.order_id == moved))
+        },
+    );
+    eprintln!(
+        "order IDs in status {:?} after the apiserver returned; buyer intents {:?}, mover intents {:?}",
+        back.elapsed(),
+        buyer.status.as_ref().map(|st| &st.intents),
+        mover.status.as_ref().map(|st| &st.intents)
+    );
+    assert!(
+        s.inventory().get(BOUGHT).is_none(),
+        "premise: the purchase is still pending, the listing cannot tell its ID"
+    );
+    assert!(
+        s.operator()
+            .logs()
+            .contains("cannot write the status; kept and retried"),
+        "premise: status writes failed while the apiserver was away"
+    );
+
+    s.sim().complete_pending_orders();
+    for name in ["buyer", "mover"] {
+        let set = s.wait_ready(name);
+        let status = set.status.as_ref().expect("status");
+        assert!(status.intents.is_empty(), "{name}: {:#?}", status.intents);
+    }
+    let ledger = s.ledger();
+    assert_eq!(tally(&ledger, LedgerKind::Purchase), once(&[BOUGHT]));
+    assert_eq!(tally(&ledger, LedgerKind::ChangePackage), once(&[MOVED]));
+}

@@ -164,9 +164,31 @@ impl ControlPlane {
         self.script("stop");
     }
 
-    /// Starts etcd and the apiserver again after [`ControlPlane::stop`], on
-    /// the same ports with the same data and credentials; returns once the
-    /// apiserver is ready (blocking, seconds).
+    /// SIGKILLs the apiserver (a crashed apiserver: connections cut at once,
+    /// no graceful shutdown, which takes seconds); etcd keeps running.
+    /// Blocking; returns once the process is gone. [`ControlPlane::restart`]
+    /// brings it back.
+    pub fn kill_apiserver(&self) {
+        let pid_file = self.dir.join("kube-apiserver.pid");
+        let pid = std::fs::read_to_string(&pid_file)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", pid_file.display()));
+        let pid = pid.trim();
+        let status = Command::new("kill")
+            .args(["-KILL", pid])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -KILL {pid} failed");
+        wait_until(Duration::from_secs(10), "the apiserver to exit", || {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Gone, or a zombie waiting to be reaped.
+            (state.is_empty() || state.contains(") Z ")).then_some(())
+        });
+    }
+
+    /// Starts etcd and the apiserver again after [`ControlPlane::stop`] or
+    /// [`ControlPlane::kill_apiserver`], on the same ports with the same data
+    /// and credentials; returns once the apiserver is ready (blocking,
+    /// seconds).
     pub fn restart(&self) {
         self.script("start");
     }
