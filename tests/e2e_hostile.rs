@@ -36,15 +36,15 @@ mod support;
 #[path = "support/tools.rs"]
 mod tools;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use intelepeer_sim::{Faults, LedgerEntry, LedgerKind, SimConfig, Tampering};
+use intelepeer_sim::{Faults, LedgerKind, SimConfig, Tampering};
 use serde_json::Value;
 use support::scenario::{
     ACCOUNT_SECRET, LIST_INVENTORY, RESYNC, Scenario, condition, condition_is, entries,
-    ledger_text, number_entry, number_state, numbers_of, observed_current, once, requests_between,
-    set_manifest, sim_config, tally,
+    ledger_text, number_entry, number_state, numbers_of, observed_current, once, set_manifest,
+    sim_config, tally,
 };
 use support::{ControlPlane, metric_sum};
 use tollfree_operator::crd::{IntentKind, NumberState, OrderType, TollFreeNumberSet};
@@ -950,7 +950,7 @@ const CRASH_SETS: [&str; 3] = ["alpha", "bravo", "charlie"];
 fn crash_step(pool: &[String], step: usize, j: usize) -> String {
     let r = step / 2;
     let first = (r * CRASH_SETS.len() + j) * 2;
-    let package = if step % 2 == 0 { P1 } else { P2 };
+    let package = if step.is_multiple_of(2) { P1 } else { P2 };
     one_package(
         CRASH_SETS[j],
         package,
@@ -1127,7 +1127,7 @@ fn a_crash_loop_after_vendor_answers_loses_no_order() {
     );
     // The account holds exactly the current step's numbers, where it says.
     let r = steps / 2;
-    let package = if steps % 2 == 0 { P1 } else { P2 };
+    let package = if steps.is_multiple_of(2) { P1 } else { P2 };
     let want: BTreeMap<String, u64> = (0..CRASH_SETS.len())
         .flat_map(|j| {
             let first = (r * CRASH_SETS.len() + j) * 2;
@@ -1451,7 +1451,7 @@ fn order_ids_survive_status_writes_that_fail() {
         mover.status.as_ref().map(|st| &st.intents)
     );
     assert!(
-        s.inventory().get(BOUGHT).is_none(),
+        !s.inventory().contains_key(BOUGHT),
         "premise: the purchase is still pending, the listing cannot tell its ID"
     );
     assert!(

@@ -7,7 +7,7 @@
 //!   namespace team-a's Secret names user bob with a wrong password,
 //!   team-b's holds bob's right one; bob's account has 5 unclaimed numbers in
 //!   the package team-b acquires from. Team-a's set sees nothing, claims
-//!   nothing and is Stalled `CredentialsInvalid`; team-b's `acquire: {count: 5}`
+//!   nothing and is Stalled `CredentialsInvalid`; team-b's `acquire: {count: 5, npa: [844]}`
 //!   adopts the 5 and buys nothing; the vendor refused team-a's credentials.
 //! - [`a_number_added_between_two_walks_is_adopted_never_reserved`]: with a
 //!   resync interval of an hour, a number that joins the account after the

@@ -437,6 +437,10 @@ pub struct Executor<'a, V, L> {
 /// A set's intent before a call changed it (to put back when nothing was sent).
 type Saved = (SetId, Option<Intent>, usize);
 
+/// One set's share of a move or disconnect call: the set, the index of its
+/// new intent, the numbers.
+type OrderSlot = (SetId, usize, Vec<E164>);
+
 impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
     /// An executor starting from each set's planned `memories`.
     pub fn new(
@@ -752,7 +756,7 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
         package: Option<PackageId>,
         parts: &[BatchPart],
         reference: &str,
-    ) -> (Vec<SetId>, Vec<Saved>, Vec<(SetId, usize, Vec<E164>)>) {
+    ) -> (Vec<SetId>, Vec<Saved>, Vec<OrderSlot>) {
         let mut sets = Vec::new();
         let mut saved = Vec::new();
         let mut slots = Vec::new();
