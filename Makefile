@@ -80,9 +80,13 @@ bench: bench-plan bench-convergence
 bench-plan:
 	$(CARGO) bench -p tollfree-plan
 
-# Operator + real apiserver + simulator: vendor calls, time and peak memory per convergence.
+# Operator + real apiserver + simulator: vendor calls against the physical minimum, time,
+# peak memory, steady state and spec-change latency, one scenario at a time (release build).
+# BENCH_ONLY=scenario_c runs one scenario; TOLLFREE_BENCH_SCALE[_B|_C|_D]=0.25 shrinks them
+# (see BENCHMARKS.md).
+BENCH_ONLY ?=
 bench-convergence: control-plane
-	$(CARGO) test --release --test bench_convergence -- --ignored --nocapture --test-threads 1
+	$(CARGO) test --release --test bench_convergence -- --ignored --nocapture --test-threads 1 $(BENCH_ONLY)
 
 run: control-plane
 	hack/run-local.sh start "$(RUN_DIR)"

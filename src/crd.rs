@@ -1,7 +1,7 @@
 //! The `TollFreeNumberSet` custom resource (group `tollfree.dev`, version `v1alpha1`).
 //!
-//! What users write (`spec`, DESIGN.md §1) and what the operator reports (`status`,
-//! DESIGN.md §2). Every field's doc comment becomes its `description`, so
+//! What users write (`spec`, the README) and what the operator reports (`status`,
+//! the README's "What you see"). Every field's doc comment becomes its `description`, so
 //! `kubectl explain tfns.spec.packages.acquire` reads like this file.
 //!
 //! The spec is validated at admission by the schema (sizes, enums) and by CEL rules
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub const GROUP: &str = "tollfree.dev";
 /// The API version.
 pub const VERSION: &str = "v1alpha1";
-/// The annotation whose value approves a plan by its hash (DESIGN.md §3.7).
+/// The annotation whose value approves a plan by its hash (docs/safety.md, rule 10).
 pub const APPROVE_ANNOTATION: &str = "tollfree.dev/approve";
 /// The annotation whose value, the hash the set's condition names, confirms
 /// that the set's missing numbers are gone (they are then planned afresh).
@@ -37,7 +37,7 @@ pub const FORGET_MISSING_ANNOTATION: &str = "tollfree.dev/forget-missing";
 /// The annotation, on any set of an account, whose value confirms a new
 /// listing size after a sharp drop (the count the condition names).
 pub const CONFIRM_INVENTORY_ANNOTATION: &str = "tollfree.dev/confirm-inventory";
-/// The finalizer guarding deletion (DESIGN.md §3.8).
+/// The finalizer guarding deletion (docs/safety.md, rule 11).
 pub const FINALIZER: &str = "tollfree.dev/cleanup";
 /// How many orders of numbers the set no longer owns `status.orders` keeps
 /// (newest first); orders of numbers it still owns are always kept.
@@ -46,7 +46,7 @@ pub const MAX_ORDERS: usize = 50;
 /// Most numbers one set may hold: its exact numbers plus its acquire counts.
 /// Chosen so that the largest admitted set, in its worst state (every number
 /// with an intent, a reservation and a message, every order kept), writes a
-/// status well under etcd's 1.5 MiB request limit (`tests::the_largest_set_s_worst_status_fits`
+/// status well under etcd's 1.5 MiB request limit (`status::tests::the_largest_set_s_worst_status_fits_well_under_the_request_limit`
 /// measures it); larger sets are refused at admission with a message that
 /// says to split them, and by the operator for sets stored before.
 pub const MAX_SET_NUMBERS: usize = 1000;
@@ -814,7 +814,7 @@ mod tests {
     use super::*;
     use kube::CustomResourceExt;
 
-    /// DESIGN.md §1's example.
+    /// The README's example.
     use crate::fixtures::EXAMPLE;
 
     fn example() -> serde_json::Value {
@@ -1007,6 +1007,25 @@ mod tests {
             serde_json::to_string(&TollFreeNumberSet::crd())
                 .expect("json")
                 .contains(&rule)
+        );
+    }
+
+    #[test]
+    fn a_set_over_the_number_limit_is_refused_with_a_message_to_split_it() {
+        // 900 exact numbers and an acquire of 100: exactly the limit.
+        let numbers: Vec<String> = (0..900).map(|k| format!("+1888{k:07}")).collect();
+        let mut obj = with("/spec/packages/0/numbers", serde_json::json!(numbers));
+        *obj.pointer_mut("/spec/packages/1").expect("package") =
+            serde_json::json!({"packageID": 24188, "acquire": {"count": 100, "npa": [800]}});
+        assert_eq!(MAX_SET_NUMBERS, 1000);
+        assert_admitted(&obj);
+        let numbers: Vec<String> = (0..901).map(|k| format!("+1888{k:07}")).collect();
+        *obj.pointer_mut("/spec/packages/0/numbers")
+            .expect("numbers") = serde_json::json!(numbers);
+        assert_rejected(
+            &obj,
+            "spec.packages",
+            "a set may hold at most 1000 numbers (exact numbers plus acquire counts): split it into several sets",
         );
     }
 

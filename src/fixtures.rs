@@ -82,22 +82,6 @@ pub fn set(namespace: &str, name: &str, secret: &str, number: &str) -> TollFreeN
     .expect("test set")
 }
 
-/// A plan of set `t/s` with nothing to do but `held`.
-pub fn quiet_plan(held: Vec<plan::Held>) -> SetPlan {
-    SetPlan {
-        id: set_id("t", "s"),
-        actions: vec![],
-        held,
-        hash: String::new(),
-        numbers: vec![],
-        reason: Reason::Converged,
-        message: String::new(),
-        memory: Memory::default(),
-        settled: Vec::new(),
-        release: false,
-    }
-}
-
 /// A number line in `state`, whose message is the state's name.
 pub fn line(number: &str, package: u64, state: plan::NumberState) -> plan::NumberStatus {
     plan::NumberStatus {

@@ -12,7 +12,7 @@
 //!   set's login ([`logins`]) and joins it to its [`account`] worker: observe,
 //!   list, plan, execute, record — one pass for the whole account;
 //!   [`events`] are what people read of it, [`backoff`] when to try again;
-//! - [`cli`]: the command line contract of DESIGN.md §5; [`error`]: the
+//! - [`cli`]: the command-line contract (the README's command line); [`error`]: the
 //!   reconcile's and the start-up's errors.
 //!
 //! The vendor client, the simulator, the pure planner and the duration

@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
             let _ = err.print();
             return match err.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
-                // `plan` reserves exit code 2 for "changes" (DESIGN.md §5), so a
+                // `plan` reserves exit code 2 for "changes" (the README's command line), so a
                 // pipeline must never read a usage error as a plan: errors are 1.
                 _ if std::env::args().nth(1).as_deref() == Some("plan") => ExitCode::FAILURE,
                 // Everything else keeps the usual usage-error code.

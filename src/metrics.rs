@@ -701,7 +701,7 @@ impl Metrics {
             .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
-    /// Sets how many of the account's numbers no set owns (DESIGN.md §3.2).
+    /// Sets how many of the account's numbers no set owns (docs/safety.md, rule 2).
     /// `account` is the account's display name (`namespace/secret`).
     pub fn set_unowned(&self, account: &str, numbers: usize) {
         self.inner

@@ -1,5 +1,5 @@
 //! Admission: the real API server enforces the CRD's schema and CEL rules with
-//! messages a person can act on (DESIGN.md §1), accepts the design's example
+//! messages a person can act on (the README), accepts the design's example
 //! unchanged, and `kubectl explain` / `kubectl get tfns` show what §2 promises.
 //!
 //! One rule per test; each test applies its manifest in a fresh namespace of the
@@ -215,6 +215,21 @@ fn rejects_acquire_count_101() {
         &[
             "spec.packages[0].acquire.count",
             "count must be between 1 and 100",
+        ],
+    );
+}
+
+#[test]
+fn rejects_a_set_over_1000_numbers_saying_to_split_it() {
+    let numbers: Vec<String> = (0..951).map(|k| format!("\"+1888{k:07}\"")).collect();
+    assert_rejected(
+        &set_with_spec(&format!(
+            "  accountRef: {{name: intelepeer-account}}\n  packages:\n    - {{packageID: 1, numbers: [{}]}}\n    - {{packageID: 2, acquire: {{count: 50, npa: [800]}}}}\n",
+            numbers.join(", ")
+        )),
+        &[
+            "spec.packages",
+            "a set may hold at most 1000 numbers (exact numbers plus acquire counts): split it into several sets",
         ],
     );
 }

@@ -1,6 +1,6 @@
 //! The shape of the generated CRD: names, scope, subresources, printer columns,
 //! schema bounds, defaults, descriptions and CEL rules. A change here is a change
-//! of the user-facing contract (DESIGN.md §1–2).
+//! of the user-facing contract (the README: what users write and see).
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -295,7 +295,10 @@ fn status_carries_counters_numbers_orders_plan_and_intents() {
         "status.numbers.[].ownedPackageID",
         "status.numbers.[].leavingSince",
         "status.numbers.[].unavailableSince",
+        "status.numbers.[].missingSince",
+        "status.account",
         "status.orders.[].orderID",
+        "status.orders.[].referenceID",
         "status.orders.[].type",
         "status.orders.[].status",
         "status.orders.[].created",
@@ -317,6 +320,7 @@ fn status_carries_counters_numbers_orders_plan_and_intents() {
         "status.intents.[].orderID",
         "status.intents.[].acquired",
         "status.intents.[].started",
+        "status.intents.[].refusedAt",
     ] {
         at(path);
     }
@@ -331,7 +335,8 @@ fn status_carries_counters_numbers_orders_plan_and_intents() {
             "Disconnecting",
             "Unavailable",
             "Conflict",
-            "Blocked"
+            "Blocked",
+            "Missing"
         ])
     );
     // Full precision: the memory must round-trip (metav1.Time would cut to seconds).

@@ -102,9 +102,15 @@ impl Sim {
             "INTELEPEER_USERNAME",
             "INTELEPEER_PASSWORD",
             "INTELEPEER_TOKEN",
+            // No cluster: these tests plan the manifests alone, as a
+            // pipeline without a kubeconfig does.
+            "KUBECONFIG",
+            "KUBERNETES_SERVICE_HOST",
+            "KUBERNETES_SERVICE_PORT",
         ] {
             command.env_remove(var);
         }
+        command.env("HOME", std::env::temp_dir().join("tollfree-plan-no-home"));
         command.env("INTELEPEER_URL", self.0.url());
         command.envs(env.iter().copied());
         let output = command.output().await.expect("the binary runs");
@@ -843,4 +849,227 @@ async fn an_unknown_flag_exits_1_because_2_means_changes() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("--bogus"), "{run:?}");
     assert_eq!(sim.requests(), 0);
+}
+
+#[tokio::test]
+async fn unknown_fields_and_wrong_types_exit_1_naming_file_field_and_value() {
+    let sim = Sim::start().await;
+    let dir = TempDir::new("strict");
+    let cases: [(&str, String, &str); 4] = [
+        (
+            "suspended",
+            set(
+                "suspended",
+                &numbers(30744, &["+18007293863"]),
+                "  suspended: true\n",
+            ),
+            "spec.suspended: unknown field (value true): the API server rejects it; did you mean suspend?",
+        ),
+        (
+            "numbrs",
+            set(
+                "numbrs",
+                "    - packageID: 30744\n      numbrs: ['+18007293863']\n      numbers: ['+18003255821']\n",
+                "",
+            ),
+            "spec.packages[0].numbrs: unknown field (value [\"+18007293863\"]): the API server rejects it; did you mean numbers?",
+        ),
+        (
+            "limits",
+            set(
+                "limits",
+                &numbers(30744, &["+18007293863"]),
+                "  limits: {maxPurchasesPerSync: 2.5}\n",
+            ),
+            // The decoder says it first, with the line.
+            "spec.limits.maxPurchasesPerSync: invalid type: floating point `2.5`, expected i32 at line 8",
+        ),
+        (
+            "label",
+            set("label", &numbers(30744, &["+18007293863"]), "").replace(
+                "  namespace: telecom\n",
+                "  namespace: telecom\n  labels: {tier: 1}\n",
+            ),
+            "metadata.labels.tier: 1 must be of type string, not integer",
+        ),
+    ];
+    for (name, manifest, expected) in cases {
+        let file = dir.write(&format!("{name}.yaml"), &manifest);
+        let run = sim.plan(&["-f", &arg(&file)], DEMO).await;
+        assert_eq!(run.code, 1, "{name}: {run:?}");
+        let line = format!("error: {}: telecom/{name}: {expected}", arg(&file));
+        assert!(run.stderr.starts_with(&line), "{name}: {run:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{name}: one line: {run:?}");
+        assert!(run.stdout.is_empty(), "{name}: {run:?}");
+    }
+    assert_eq!(sim.requests(), 0, "rejected before any vendor call");
+}
+
+#[tokio::test]
+async fn without_a_cluster_the_table_and_json_warn_that_adopt_may_be_wrong() {
+    let sim = Sim::start().await;
+    sim.seed(&["+18007293863"], 30744);
+    let dir = TempDir::new("offline");
+    let file = dir.write(
+        "support.yaml",
+        &set("support-lines", &numbers(30744, &["+18007293863"]), ""),
+    );
+
+    let table = sim.plan(&["-f", &arg(&file)], DEMO).await;
+    assert_eq!(table.code, 0, "{table:?}");
+    let first = table.stdout.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("warning: no cluster was read (no kubeconfig found"),
+        "{table:?}"
+    );
+    assert!(
+        first
+            .contains("sets that exist only in the cluster are unknown, so \"adopt\" may be wrong"),
+        "{table:?}"
+    );
+
+    let json = sim.plan(&["-f", &arg(&file), "-o", "json"], DEMO).await;
+    let doc = json.json();
+    assert_eq!(doc["cluster"]["read"], false, "{doc}");
+    let warning = doc["cluster"]["warning"].as_str().unwrap_or("");
+    assert!(warning.contains("\"adopt\" may be wrong"), "{doc}");
+    assert_eq!(doc["sets"][0]["origin"], "Manifest");
+    assert_eq!(doc["sets"][0]["live"], false);
+
+    let explicit = sim
+        .plan(&["-f", &arg(&file), "--no-cluster", "-o", "json"], DEMO)
+        .await;
+    assert_eq!(explicit.code, 0, "{explicit:?}");
+    let warning = explicit.json()["cluster"]["warning"].clone();
+    assert!(
+        warning
+            .as_str()
+            .unwrap_or("")
+            .starts_with("no cluster was read (--no-cluster)"),
+        "{warning}"
+    );
+}
+
+#[tokio::test]
+async fn a_configured_but_unusable_cluster_exits_1_rather_than_planning_blind() {
+    let sim = Sim::start().await;
+    let dir = TempDir::new("bad-kubeconfig");
+    let file = dir.write(
+        "support.yaml",
+        &set("support-lines", &numbers(30744, &["+18007293863"]), ""),
+    );
+    let kubeconfig = dir.write("kubeconfig", "not: [a kubeconfig");
+
+    let run = sim
+        .plan(
+            &["-f", &arg(&file), "--kubeconfig", &arg(&kubeconfig)],
+            DEMO,
+        )
+        .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: cannot use the kubeconfig {}",
+            arg(&kubeconfig)
+        )),
+        "{run:?}"
+    );
+    let run = sim
+        .plan(
+            &["-f", &arg(&file)],
+            &[DEMO[0], DEMO[1], ("KUBECONFIG", &arg(&kubeconfig))],
+        )
+        .await;
+    assert_eq!(
+        run.code, 1,
+        "KUBECONFIG is followed like kubectl does: {run:?}"
+    );
+
+    let both = sim
+        .plan(
+            &[
+                "-f",
+                &arg(&file),
+                "--no-cluster",
+                "--kubeconfig",
+                &arg(&kubeconfig),
+            ],
+            DEMO,
+        )
+        .await;
+    assert_eq!(both.code, 1, "{both:?}");
+    assert!(
+        both.stderr.contains("--no-cluster cannot be combined"),
+        "{both:?}"
+    );
+    assert_eq!(sim.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_deleted_set_is_planned_for_deletion_from_its_memory() {
+    let sim = Sim::start().await;
+    sim.seed(&["+18007293863"], 30744);
+    let dir = TempDir::new("deleted");
+    // The set as exported from the cluster before the change removed it.
+    let manifest = format!(
+        "{}status:\n  numbers:\n    - {{number: '+18007293863', packageID: 30744, owned: true}}\n",
+        set(
+            "support-lines",
+            &numbers(30744, &["+18007293863"]),
+            "  policy: {disconnect: Auto}\n",
+        )
+    );
+    let file = dir.write("support.yaml", &manifest);
+
+    let run = sim
+        .plan(
+            &[
+                "-f",
+                &arg(&file),
+                "--deleted",
+                "telecom/support-lines",
+                "--deleted",
+                "telecom/never-existed",
+                "-o",
+                "json",
+            ],
+            DEMO,
+        )
+        .await;
+
+    assert_eq!(run.code, 2, "{run:?}");
+    let doc = run.json();
+    let s = &doc["sets"][0];
+    assert_eq!(s["deleted"], true, "{s}");
+    assert_eq!(s["actions"][0]["action"], "Disconnect", "{s}");
+    assert_eq!(
+        s["actions"][0]["numbers"],
+        serde_json::json!(["+18007293863"])
+    );
+    let notes = doc["notes"].as_array().expect("notes");
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap_or("")
+            .starts_with("--deleted telecom/never-existed: no such set")),
+        "{notes:?}"
+    );
+
+    let table = sim
+        .plan(
+            &["-f", &arg(&file), "--deleted", "telecom/support-lines"],
+            DEMO,
+        )
+        .await;
+    assert!(
+        table
+            .stdout
+            .contains(&format!("telecom/support-lines ({}; deleted):", arg(&file))),
+        "{table:?}"
+    );
+    let bad = sim
+        .plan(&["-f", &arg(&file), "--deleted", "nope"], DEMO)
+        .await;
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("is not NAMESPACE/NAME"), "{bad:?}");
 }

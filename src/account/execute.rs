@@ -437,9 +437,27 @@ pub struct Executor<'a, V, L> {
 /// A set's intent before a call changed it (to put back when nothing was sent).
 type Saved = (SetId, Option<Intent>, usize);
 
-/// One set's share of a move or disconnect call: the set, the index of its
-/// new intent, the numbers.
-type OrderSlot = (SetId, usize, Vec<E164>);
+/// The vendor's order options of a batch, with the call's `reference`
+/// (the referenceID a lost answer is found by).
+fn vendor_options(
+    options: &tollfree_plan::OrderOptions,
+    reference: String,
+) -> intelepeer::OrderOptions {
+    intelepeer::OrderOptions {
+        email: options.email.clone(),
+        notes: options.notes.clone(),
+        reference_id: Some(reference),
+    }
+}
+
+/// The intents one order call wrote: the sets it serves, what undoes them,
+/// and each set's intent (its index) with the numbers it carries.
+#[derive(Debug, Default)]
+struct OrderIntents {
+    sets: Vec<SetId>,
+    saved: Vec<Saved>,
+    slots: Vec<(SetId, usize, Vec<E164>)>,
+}
 
 impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
     /// An executor starting from each set's planned `memories`.
@@ -675,11 +693,7 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
             o.service_area,
         )
         .my_resp_org(o.my_resp_org)
-        .options(intelepeer::OrderOptions {
-            email: o.email.clone(),
-            notes: o.notes.clone(),
-            reference_id: Some(reference),
-        });
+        .options(vendor_options(o, reference));
         let answer = self.vendor.purchase(&request).await;
         self.sent();
         match answer {
@@ -756,10 +770,8 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
         package: Option<PackageId>,
         parts: &[BatchPart],
         reference: &str,
-    ) -> (Vec<SetId>, Vec<Saved>, Vec<OrderSlot>) {
-        let mut sets = Vec::new();
-        let mut saved = Vec::new();
-        let mut slots = Vec::new();
+    ) -> OrderIntents {
+        let mut out = OrderIntents::default();
         for part in parts {
             let numbers = match &part.action {
                 Action::Move { numbers, .. } | Action::Disconnect { numbers } => numbers.clone(),
@@ -768,11 +780,52 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
             let mut intent = new_intent(kind, numbers.clone(), package, self.now);
             intent.reference_id = Some(reference.to_owned());
             let undo = self.push(&part.set, intent);
-            slots.push((part.set.clone(), undo.2, numbers));
-            saved.push(undo);
-            sets.push(part.set.clone());
+            out.slots.push((part.set.clone(), undo.2, numbers));
+            out.saved.push(undo);
+            out.sets.push(part.set.clone());
         }
-        (sets, saved, slots)
+        out
+    }
+
+    /// An order the vendor accepted: its ID on every intent it carries, and
+    /// what each set did (`done` of the set's numbers) for its Events.
+    fn answered(
+        &mut self,
+        slots: Vec<(SetId, usize, Vec<E164>)>,
+        done: impl Fn(Vec<E164>) -> Done,
+        order_id: OrderId,
+    ) {
+        for (set, k, numbers) in slots {
+            if let Some(i) = self.intent_mut(&set, k) {
+                i.order_id = Some(order_id);
+            }
+            self.run_of(&set).done.push(done(numbers));
+        }
+    }
+
+    /// An order the vendor refused as conflicting with one in flight:
+    /// nothing was ordered, so its intents are undone, and every set it
+    /// served is told (`message` of the set's numbers).
+    fn conflicting(
+        &mut self,
+        saved: Vec<Saved>,
+        slots: &[(SetId, usize, Vec<E164>)],
+        message: impl Fn(&[E164]) -> String,
+    ) {
+        self.restore(saved);
+        for (set, _, numbers) in slots {
+            self.refuse(set, RefusalKind::OrderConflict, message(numbers));
+        }
+    }
+
+    /// An order call that failed otherwise: a refusal (nothing ordered)
+    /// undoes its intents; an unanswered call keeps them for the listing to
+    /// resolve.
+    fn failed(&mut self, saved: Vec<Saved>, e: intelepeer::Error) -> ExecuteError {
+        if refused(&e) {
+            self.restore(saved);
+        }
+        ExecuteError::Vendor(e)
     }
 
     /// A Move batch: numbers of one or more sets into one package.
@@ -781,7 +834,7 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
             return Ok(());
         };
         let reference = self.reference();
-        let (sets, saved, slots) =
+        let OrderIntents { sets, saved, slots } =
             self.order_intents(IntentKind::Move, Some(package), &batch.parts, &reference);
         if slots.is_empty() {
             return Ok(());
@@ -791,50 +844,36 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
             package,
             slots.iter().flat_map(|(_, _, n)| n.iter().cloned()),
         )
-        .options(intelepeer::OrderOptions {
-            email: batch.options.email.clone(),
-            notes: batch.options.notes.clone(),
-            reference_id: Some(reference),
-        });
+        .options(vendor_options(&batch.options, reference));
         let answer = self.vendor.change_package(&request).await;
         self.sent();
         match answer {
             Ok(order_id) => {
-                for (set, k, numbers) in slots {
-                    if let Some(i) = self.intent_mut(&set, k) {
-                        i.order_id = Some(order_id);
-                    }
-                    self.run_of(&set).done.push(Done::Moved {
+                self.answered(
+                    slots,
+                    |numbers| Done::Moved {
                         package,
                         numbers,
                         order_id,
-                    });
-                }
+                    },
+                    order_id,
+                );
                 Ok(())
             }
             Err(e @ (intelepeer::Error::ConflictingOrder | intelepeer::Error::Conflict { .. })) => {
-                self.restore(saved);
-                for (set, _, numbers) in &slots {
-                    self.refuse(
-                        set,
-                        RefusalKind::OrderConflict,
-                        text::move_conflict(package, numbers, &e),
-                    );
-                }
+                self.conflicting(saved, &slots, |numbers| {
+                    text::move_conflict(package, numbers, &e)
+                });
                 Ok(())
             }
-            Err(e) if refused(&e) => {
-                self.restore(saved);
-                Err(ExecuteError::Vendor(e))
-            }
-            Err(e) => Err(ExecuteError::Vendor(e)),
+            Err(e) => Err(self.failed(saved, e)),
         }
     }
 
     /// A Disconnect batch: numbers of one or more sets.
     async fn disconnect(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
         let reference = self.reference();
-        let (sets, saved, slots) =
+        let OrderIntents { sets, saved, slots } =
             self.order_intents(IntentKind::Disconnect, None, &batch.parts, &reference);
         if slots.is_empty() {
             return Ok(());
@@ -843,23 +882,16 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
         let request = intelepeer::DisconnectRequest::new(
             slots.iter().flat_map(|(_, _, n)| n.iter().cloned()),
         )
-        .options(intelepeer::OrderOptions {
-            email: batch.options.email.clone(),
-            notes: batch.options.notes.clone(),
-            reference_id: Some(reference),
-        });
+        .options(vendor_options(&batch.options, reference));
         let answer = self.vendor.disconnect(&request).await;
         self.sent();
         match answer {
             Ok(order_id) => {
-                for (set, k, numbers) in slots {
-                    if let Some(i) = self.intent_mut(&set, k) {
-                        i.order_id = Some(order_id);
-                    }
-                    self.run_of(&set)
-                        .done
-                        .push(Done::Disconnected { numbers, order_id });
-                }
+                self.answered(
+                    slots,
+                    |numbers| Done::Disconnected { numbers, order_id },
+                    order_id,
+                );
                 Ok(())
             }
             Err(intelepeer::Error::AlreadyPendingDisconnect) => {
@@ -880,21 +912,12 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
                 Ok(())
             }
             Err(e @ (intelepeer::Error::ConflictingOrder | intelepeer::Error::Conflict { .. })) => {
-                self.restore(saved);
-                for (set, _, numbers) in &slots {
-                    self.refuse(
-                        set,
-                        RefusalKind::OrderConflict,
-                        text::disconnect_conflict(numbers, &e),
-                    );
-                }
+                self.conflicting(saved, &slots, |numbers| {
+                    text::disconnect_conflict(numbers, &e)
+                });
                 Ok(())
             }
-            Err(e) if refused(&e) => {
-                self.restore(saved);
-                Err(ExecuteError::Vendor(e))
-            }
-            Err(e) => Err(ExecuteError::Vendor(e)),
+            Err(e) => Err(self.failed(saved, e)),
         }
     }
 
@@ -1060,6 +1083,623 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::fixtures::{n, pkg, rid, set_id, ts};
+    use tollfree_plan::OrderOptions;
+
+    /// What the fake vendor was asked, in order.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Call {
+        Search,
+        Reserve(Vec<E164>),
+        Purchase(Vec<ReservationId>, Option<String>),
+        Move(PackageId, Vec<E164>),
+        Disconnect(Vec<E164>),
+    }
+
+    /// A vendor answering from a script (one answer per call, in order;
+    /// success when the script is empty).
+    #[derive(Default)]
+    struct Script {
+        calls: Mutex<Vec<Call>>,
+        answers: Mutex<VecDeque<Result<(), intelepeer::Error>>>,
+        found: Vec<E164>,
+    }
+
+    impl Script {
+        fn answering(answers: Vec<Result<(), intelepeer::Error>>) -> Self {
+            Self {
+                answers: Mutex::new(answers.into()),
+                ..Self::default()
+            }
+        }
+
+        fn answer(&self, call: Call) -> Result<(), intelepeer::Error> {
+            self.calls.lock().expect("calls").push(call);
+            self.answers
+                .lock()
+                .expect("answers")
+                .pop_front()
+                .unwrap_or(Ok(()))
+        }
+
+        fn calls(&self) -> Vec<Call> {
+            self.calls.lock().expect("calls").clone()
+        }
+    }
+
+    impl Vendor for Script {
+        async fn search(&self, _: &intelepeer::SearchPool) -> Result<Vec<E164>, intelepeer::Error> {
+            self.answer(Call::Search).map(|()| self.found.clone())
+        }
+        async fn reserve(
+            &self,
+            numbers: &[E164],
+            _: &ReservationId,
+        ) -> Result<Option<Timestamp>, intelepeer::Error> {
+            self.answer(Call::Reserve(numbers.to_vec()))
+                .map(|()| Some(ts("2026-03-01T12:30:00Z")))
+        }
+        async fn purchase(
+            &self,
+            r: &intelepeer::PurchaseRequest,
+        ) -> Result<OrderId, intelepeer::Error> {
+            let ids = r.reservation_ids.clone();
+            self.answer(Call::Purchase(ids, r.options.reference_id.clone()))
+                .map(|()| OrderId(800))
+        }
+        async fn change_package(
+            &self,
+            r: &intelepeer::ChangePackageRequest,
+        ) -> Result<OrderId, intelepeer::Error> {
+            self.answer(Call::Move(r.package_id, r.endpoints.clone()))
+                .map(|()| OrderId(801))
+        }
+        async fn disconnect(
+            &self,
+            r: &intelepeer::DisconnectRequest,
+        ) -> Result<OrderId, intelepeer::Error> {
+            self.answer(Call::Disconnect(r.endpoints.clone()))
+                .map(|()| OrderId(802))
+        }
+    }
+
+    /// Records which sets' intents were written before each call; fails
+    /// every write while `fail` is set.
+    #[derive(Default)]
+    struct Log {
+        writes: Vec<Vec<SetId>>,
+        /// The intents of each set as written, at the last write.
+        written: BTreeMap<SetId, Vec<Intent>>,
+        fail: bool,
+    }
+
+    impl IntentLog for Log {
+        async fn write_ahead(
+            &mut self,
+            sets: &[SetId],
+            runs: &BTreeMap<SetId, SetRun>,
+        ) -> Result<(), WriteAheadError> {
+            if self.fail {
+                return Err(WriteAheadError {
+                    set: sets[0].clone(),
+                    source: "apiserver down".into(),
+                });
+            }
+            self.writes.push(sets.to_vec());
+            for s in sets {
+                self.written
+                    .insert(s.clone(), runs[s].memory.intents.clone());
+            }
+            Ok(())
+        }
+    }
+
+    const NOW: &str = "2026-03-01T12:00:00Z";
+
+    /// A reservation the vendor answered (its expiry recorded).
+    fn reserve_intent(id: &str, numbers: &[&str], package: u64) -> Intent {
+        let mut i = new_intent(
+            IntentKind::Reserve,
+            numbers.iter().map(|x| n(x)).collect(),
+            Some(pkg(package)),
+            ts(NOW),
+        );
+        i.reservation_id = Some(rid(id));
+        i.reserved_until = Some(ts("2026-03-01T12:30:00Z"));
+        i
+    }
+
+    /// A Reserve intent written ahead whose answer was never recorded.
+    fn unanswered_reserve_intent(id: &str, numbers: &[&str], package: u64) -> Intent {
+        Intent {
+            reserved_until: None,
+            ..reserve_intent(id, numbers, package)
+        }
+    }
+
+    fn memory(intents: Vec<Intent>) -> Memory {
+        Memory {
+            intents,
+            ..Memory::default()
+        }
+    }
+
+    fn purchase(package: u64, id: &str, numbers: &[&str], retry: bool) -> Action {
+        Action::Purchase {
+            package: pkg(package),
+            reservation_id: rid(id),
+            numbers: numbers.iter().map(|x| n(x)).collect(),
+            retry,
+        }
+    }
+
+    fn batch(kind: BatchKind, parts: Vec<(SetId, Action)>) -> Batch {
+        Batch {
+            kind,
+            options: OrderOptions::purchase(&tollfree_plan::OrderDefaults {
+                service_area: 4,
+                ..Default::default()
+            }),
+            parts: parts
+                .into_iter()
+                .map(|(set, action)| BatchPart { set, action })
+                .collect(),
+        }
+    }
+
+    async fn run(
+        vendor: &Script,
+        log: &mut Log,
+        memories: Vec<(SetId, Memory)>,
+        batches: &[Batch],
+    ) -> Executed {
+        Executor::new(vendor, log, ts(NOW), "t3st", memories, BTreeSet::new())
+            .run(batches)
+            .await
+    }
+
+    #[tokio::test]
+    async fn one_purchase_serves_several_sets_each_intent_written_ahead_and_answered() {
+        let (a, b) = (set_id("t", "a"), set_id("t", "b"));
+        let vendor = Script::default();
+        let mut log = Log::default();
+        let call = batch(
+            BatchKind::Purchase,
+            vec![
+                (a.clone(), purchase(1, "R1", &["+18005550100"], false)),
+                (b.clone(), purchase(1, "R2", &["+18005550101"], false)),
+            ],
+        );
+        let out = run(
+            &vendor,
+            &mut log,
+            vec![
+                (
+                    a.clone(),
+                    memory(vec![reserve_intent("R1", &["+18005550100"], 1)]),
+                ),
+                (
+                    b.clone(),
+                    memory(vec![reserve_intent("R2", &["+18005550101"], 1)]),
+                ),
+            ],
+            &[call],
+        )
+        .await;
+        assert!(out.stopped.is_none());
+        let calls = vendor.calls();
+        let Call::Purchase(ids, Some(reference)) = &calls[0] else {
+            panic!("{calls:?}")
+        };
+        assert_eq!(
+            ids,
+            &vec![rid("R1"), rid("R2")],
+            "one call, both reservations"
+        );
+        assert!(reference.starts_with("tfns-t3st-"), "{reference}");
+        assert_eq!(
+            log.writes,
+            vec![vec![a.clone(), b.clone()]],
+            "both written before the call"
+        );
+        for set in [&a, &b] {
+            let written = &log.written[set][0];
+            assert_eq!(
+                written.kind,
+                IntentKind::Purchase,
+                "written as a Purchase intent"
+            );
+            assert_eq!(written.order_id, None, "before the answer");
+            let intent = &out.runs[set].memory.intents[0];
+            assert_eq!(
+                intent.order_id,
+                Some(OrderId(800)),
+                "each set records the order"
+            );
+            assert_eq!(intent.reference_id.as_deref(), Some(reference.as_str()));
+            assert!(matches!(out.runs[set].done[..], [Done::Purchased { .. }]));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reservation_without_a_recorded_answer_is_purchased_in_a_call_of_its_own() {
+        // Killed between the write-ahead of b's reservation and its call: the
+        // vendor never made R2. Merged, its refusal would refuse R1 too.
+        let (a, b, c) = (set_id("t", "a"), set_id("t", "b"), set_id("t", "c"));
+        let vendor = Script::answering(vec![Ok(()), Err(intelepeer::Error::NotAvailable)]);
+        let out = run(
+            &vendor,
+            &mut Log::default(),
+            vec![
+                (
+                    a.clone(),
+                    memory(vec![reserve_intent("R1", &["+18005550100"], 1)]),
+                ),
+                (
+                    b.clone(),
+                    memory(vec![unanswered_reserve_intent("R2", &["+18005550101"], 1)]),
+                ),
+                (
+                    c.clone(),
+                    memory(vec![reserve_intent("R3", &["+18005550102"], 1)]),
+                ),
+            ],
+            &[batch(
+                BatchKind::Purchase,
+                vec![
+                    (a.clone(), purchase(1, "R1", &["+18005550100"], false)),
+                    (b.clone(), purchase(1, "R2", &["+18005550101"], false)),
+                    (c.clone(), purchase(1, "R3", &["+18005550102"], false)),
+                ],
+            )],
+        )
+        .await;
+        let calls: Vec<Vec<ReservationId>> = vendor
+            .calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Purchase(ids, _) => Some(ids),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls, vec![vec![rid("R1"), rid("R3")], vec![rid("R2")]]);
+        for set in [&a, &c] {
+            assert_eq!(out.runs[set].memory.intents[0].order_id, Some(OrderId(800)));
+        }
+        // Alone, on its first attempt: the refusal proves nothing was bought.
+        assert!(out.runs[&b].memory.intents.is_empty());
+        assert_eq!(out.runs[&b].refusals[0].kind, RefusalKind::ReservationLost);
+    }
+
+    #[tokio::test]
+    async fn a_refused_purchase_of_one_reservation_drops_it_of_several_marks_each_for_a_proof() {
+        let a = set_id("t", "a");
+        // One reservation, first attempt: nothing was bought.
+        let vendor = Script::answering(vec![Err(intelepeer::Error::NotAvailable)]);
+        let mut log = Log::default();
+        let out = run(
+            &vendor,
+            &mut log,
+            vec![(
+                a.clone(),
+                memory(vec![reserve_intent("R1", &["+18005550100"], 1)]),
+            )],
+            &[batch(
+                BatchKind::Purchase,
+                vec![(a.clone(), purchase(1, "R1", &["+18005550100"], false))],
+            )],
+        )
+        .await;
+        assert!(out.runs[&a].memory.intents.is_empty());
+        assert_eq!(out.runs[&a].refusals[0].kind, RefusalKind::ReservationLost);
+
+        // Several: the vendor may have bought some; each is kept, refused.
+        let b = set_id("t", "b");
+        let vendor = Script::answering(vec![Err(intelepeer::Error::NotAvailable)]);
+        let out = run(
+            &vendor,
+            &mut Log::default(),
+            vec![
+                (
+                    a.clone(),
+                    memory(vec![reserve_intent("R1", &["+18005550100"], 1)]),
+                ),
+                (
+                    b.clone(),
+                    memory(vec![reserve_intent("R2", &["+18005550101"], 1)]),
+                ),
+            ],
+            &[batch(
+                BatchKind::Purchase,
+                vec![
+                    (a.clone(), purchase(1, "R1", &["+18005550100"], false)),
+                    (b.clone(), purchase(1, "R2", &["+18005550101"], false)),
+                ],
+            )],
+        )
+        .await;
+        for set in [&a, &b] {
+            let i = &out.runs[set].memory.intents[0];
+            assert_eq!((i.kind, i.refused), (IntentKind::Purchase, Some(ts(NOW))));
+            assert_eq!(
+                out.runs[set].refusals[0].kind,
+                RefusalKind::PurchaseUnconfirmed
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resent_purchase_keeps_its_reference_and_a_refusal_marks_it() {
+        let a = set_id("t", "a");
+        let mut unanswered = reserve_intent("R1", &["+18005550100"], 1);
+        unanswered.kind = IntentKind::Purchase;
+        unanswered.reference_id = Some("tfns-old-1".into());
+        let vendor = Script::answering(vec![Err(intelepeer::Error::NotAvailable)]);
+        let out = run(
+            &vendor,
+            &mut Log::default(),
+            vec![(a.clone(), memory(vec![unanswered]))],
+            &[batch(
+                BatchKind::Purchase,
+                vec![(a.clone(), purchase(1, "R1", &["+18005550100"], true))],
+            )],
+        )
+        .await;
+        assert_eq!(
+            vendor.calls(),
+            vec![Call::Purchase(vec![rid("R1")], Some("tfns-old-1".into()))]
+        );
+        let i = &out.runs[&a].memory.intents[0];
+        assert_eq!(i.refused, Some(ts(NOW)), "never sent again; proven next");
+        assert_eq!(i.order_id, None);
+    }
+
+    #[tokio::test]
+    async fn a_proof_that_reserves_drops_the_refused_purchase_and_one_that_fails_marks_it() {
+        let a = set_id("t", "a");
+        let mut refused = reserve_intent("R1", &["+18005550100"], 1);
+        refused.kind = IntentKind::Purchase;
+        refused.refused = Some(ts("2026-03-01T11:59:00Z"));
+        let proof = Action::Reserve {
+            package: pkg(1),
+            numbers: vec![n("+18005550100")],
+            proves: Some(rid("R1")),
+        };
+        let call = || batch(BatchKind::Reserve, vec![(a.clone(), proof.clone())]);
+        let out = run(
+            &Script::default(),
+            &mut Log::default(),
+            vec![(a.clone(), memory(vec![refused.clone()]))],
+            &[call()],
+        )
+        .await;
+        let intents = &out.runs[&a].memory.intents;
+        assert_eq!(intents.len(), 1, "{intents:?}");
+        assert_eq!(
+            intents[0].kind,
+            IntentKind::Reserve,
+            "the new reservation, to purchase"
+        );
+        assert_ne!(intents[0].reservation_id, Some(rid("R1")));
+
+        let out = run(
+            &Script::answering(vec![Err(intelepeer::Error::NotAvailable)]),
+            &mut Log::default(),
+            vec![(a.clone(), memory(vec![refused]))],
+            &[call()],
+        )
+        .await;
+        let intents = &out.runs[&a].memory.intents;
+        assert_eq!(intents.len(), 1, "kept: bought, or held by someone");
+        assert_eq!(intents[0].refused, Some(ts(NOW)));
+        assert!(
+            out.runs[&a].memory.unavailable.is_empty(),
+            "not a declared refusal"
+        );
+    }
+
+    #[tokio::test]
+    async fn moves_of_several_sets_go_in_one_call_and_a_conflict_drops_their_intents() {
+        let (a, b) = (set_id("t", "a"), set_id("t", "b"));
+        let moves = |set: &SetId, x: &str| {
+            (
+                set.clone(),
+                Action::Move {
+                    package: pkg(2),
+                    numbers: vec![n(x)],
+                },
+            )
+        };
+        let call = batch(
+            BatchKind::Move,
+            vec![moves(&a, "+18005550100"), moves(&b, "+18005550101")],
+        );
+        let vendor = Script::default();
+        let out = run(
+            &vendor,
+            &mut Log::default(),
+            vec![
+                (a.clone(), Memory::default()),
+                (b.clone(), Memory::default()),
+            ],
+            std::slice::from_ref(&call),
+        )
+        .await;
+        assert_eq!(
+            vendor.calls(),
+            vec![Call::Move(
+                pkg(2),
+                vec![n("+18005550100"), n("+18005550101")]
+            )]
+        );
+        assert_eq!(out.runs[&b].memory.intents[0].order_id, Some(OrderId(801)));
+
+        let out = run(
+            &Script::answering(vec![Err(intelepeer::Error::ConflictingOrder)]),
+            &mut Log::default(),
+            vec![
+                (a.clone(), Memory::default()),
+                (b.clone(), Memory::default()),
+            ],
+            &[call],
+        )
+        .await;
+        assert!(out.stopped.is_none(), "a handled refusal");
+        assert!(out.disproved, "the listing did not show the other order");
+        for set in [&a, &b] {
+            assert!(out.runs[set].memory.intents.is_empty());
+            assert_eq!(out.runs[set].refusals[0].kind, RefusalKind::OrderConflict);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_disconnect_already_pending_keeps_its_intent_for_the_listing() {
+        let a = set_id("t", "a");
+        let call = batch(
+            BatchKind::Disconnect,
+            vec![(
+                a.clone(),
+                Action::Disconnect {
+                    numbers: vec![n("+18005550100")],
+                },
+            )],
+        );
+        let out = run(
+            &Script::answering(vec![Err(intelepeer::Error::AlreadyPendingDisconnect)]),
+            &mut Log::default(),
+            vec![(a.clone(), Memory::default())],
+            &[call],
+        )
+        .await;
+        assert_eq!(out.runs[&a].memory.intents.len(), 1);
+        assert_eq!(
+            out.runs[&a].refusals[0].kind,
+            RefusalKind::AlreadyDisconnecting
+        );
+        assert!(out.disproved);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_when_the_intent_cannot_be_written_and_memory_is_as_before() {
+        let a = set_id("t", "a");
+        let vendor = Script::default();
+        let mut log = Log {
+            fail: true,
+            ..Log::default()
+        };
+        let before = memory(vec![reserve_intent("R1", &["+18005550100"], 1)]);
+        let out = run(
+            &vendor,
+            &mut log,
+            vec![(a.clone(), before.clone())],
+            &[batch(
+                BatchKind::Purchase,
+                vec![(a.clone(), purchase(1, "R1", &["+18005550100"], false))],
+            )],
+        )
+        .await;
+        assert!(vendor.calls().is_empty(), "no call without its intent");
+        assert!(matches!(out.stopped, Some(ExecuteError::WriteAhead(_))));
+        assert_eq!(out.runs[&a].memory, before, "put back");
+        assert!(out.runs[&a].failed);
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_call_keeps_its_intent_a_refusal_puts_the_reservation_back() {
+        let a = set_id("t", "a");
+        let call = || {
+            batch(
+                BatchKind::Purchase,
+                vec![(a.clone(), purchase(1, "R1", &["+18005550100"], false))],
+            )
+        };
+        let before = memory(vec![reserve_intent("R1", &["+18005550100"], 1)]);
+        let timeout = intelepeer::Error::Timeout {
+            after: std::time::Duration::from_secs(30),
+        };
+        let out = run(
+            &Script::answering(vec![Err(timeout)]),
+            &mut Log::default(),
+            vec![(a.clone(), before.clone())],
+            &[call()],
+        )
+        .await;
+        let i = &out.runs[&a].memory.intents[0];
+        assert_eq!(
+            (i.kind, i.order_id),
+            (IntentKind::Purchase, None),
+            "the vendor may have bought it"
+        );
+        assert!(out.stopped.is_some());
+
+        let refused = intelepeer::Error::Server {
+            status: 503,
+            message: "busy".into(),
+        };
+        let out = run(
+            &Script::answering(vec![Err(refused)]),
+            &mut Log::default(),
+            vec![(a.clone(), before.clone())],
+            &[call()],
+        )
+        .await;
+        assert_eq!(
+            out.runs[&a].memory, before,
+            "nothing bought: the reservation again"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_acquire_skips_claimed_numbers_and_reports_an_empty_pool() {
+        let a = set_id("t", "a");
+        let vendor = Script {
+            found: vec![n("+18885550100"), n("+18885550101")],
+            ..Script::default()
+        };
+        let claimed: BTreeSet<E164> = [n("+18885550100")].into();
+        let acquire = Action::Acquire {
+            package: pkg(3),
+            count: 1,
+            filter: Match::Npa(vec![intelepeer::Npa::new(888).expect("npa")]),
+            sequential: false,
+        };
+        let mut log = Log::default();
+        let out = Executor::new(
+            &vendor,
+            &mut log,
+            ts(NOW),
+            "t3st",
+            vec![(a.clone(), Memory::default())],
+            claimed,
+        )
+        .run(&[batch(
+            BatchKind::Acquire,
+            vec![(a.clone(), acquire.clone())],
+        )])
+        .await;
+        assert_eq!(vendor.calls()[1], Call::Reserve(vec![n("+18885550101")]));
+        assert!(out.runs[&a].memory.intents[0].acquired);
+
+        let empty = Script::default();
+        let out = run(
+            &empty,
+            &mut Log::default(),
+            vec![(a.clone(), Memory::default())],
+            &[batch(BatchKind::Acquire, vec![(a.clone(), acquire)])],
+        )
+        .await;
+        assert_eq!(out.runs[&a].refusals[0].kind, RefusalKind::PoolExhausted);
+        assert!(out.runs[&a].memory.intents.is_empty());
+    }
+}
+
+/// The split of a Purchase batch around reservations without a recorded answer.
+#[cfg(test)]
+mod split_tests {
     use super::*;
     use crate::fixtures::{n, pkg, rid, set_id};
 

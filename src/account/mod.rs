@@ -535,15 +535,19 @@ impl Worker {
             return None;
         }
         let claimed = tollfree_plan::claimed_numbers(&planned.input);
-        let memories = plans.iter().map(|p| (p.id.clone(), p.memory.clone()));
         let first = self
             .run_batches(
                 active,
                 observed,
-                planned,
-                memories,
-                claimed.clone(),
-                &batches,
+                Round {
+                    planned,
+                    memories: plans
+                        .iter()
+                        .map(|p| (p.id.clone(), p.memory.clone()))
+                        .collect(),
+                    claimed: claimed.clone(),
+                    batches: &batches,
+                },
                 now,
             )
             .await;
@@ -578,32 +582,45 @@ impl Worker {
         if purchases.is_empty() {
             return Some((planned.clone(), first));
         }
-        let memories = second_plans.iter().map(|p| {
-            let memory = first
-                .runs
-                .get(&p.id)
-                .map_or_else(|| p.memory.clone(), |r| r.memory.clone());
-            (p.id.clone(), memory)
-        });
+        let memories = second_plans
+            .iter()
+            .map(|p| {
+                let memory = first
+                    .runs
+                    .get(&p.id)
+                    .map_or_else(|| p.memory.clone(), |r| r.memory.clone());
+                (p.id.clone(), memory)
+            })
+            .collect();
         let second = self
             .run_batches(
-                active, observed, &replanned, memories, claimed, &purchases, now,
+                active,
+                observed,
+                Round {
+                    planned: &replanned,
+                    memories,
+                    claimed,
+                    batches: &purchases,
+                },
+                now,
             )
             .await;
         Some((replanned, merge_runs(first, second)))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn run_batches(
         &mut self,
         active: &Member,
         observed: &Observed,
-        planned: &Planned,
-        memories: impl IntoIterator<Item = (SetId, tollfree_plan::Memory)>,
-        claimed: BTreeSet<intelepeer::E164>,
-        batches: &[Batch],
+        round: Round<'_>,
         now: Timestamp,
     ) -> Executed {
+        let Round {
+            planned,
+            memories,
+            claimed,
+            batches,
+        } = round;
         let inputs: BTreeMap<SetId, &SetInput> = planned
             .input
             .sets
@@ -870,6 +887,15 @@ impl Worker {
     }
 }
 
+/// One round of execution: the plan it carries out, each set's memory to
+/// start from, the numbers an acquire must skip, and the vendor calls.
+struct Round<'a> {
+    planned: &'a Planned,
+    memories: Vec<(SetId, tollfree_plan::Memory)>,
+    claimed: BTreeSet<intelepeer::E164>,
+    batches: &'a [Batch],
+}
+
 /// A plan and what it was planned from.
 #[derive(Debug, Clone)]
 struct Planned {
@@ -931,7 +957,7 @@ fn merge_runs(mut first: Executed, second: Executed) -> Executed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{n, quiet_plan, set_id};
+    use crate::fixtures::{busy_plan, n, set_id};
 
     fn plan_of(sets: Vec<SetPlan>) -> tollfree_plan::Plan {
         tollfree_plan::Plan {
@@ -945,7 +971,7 @@ mod tests {
         SetPlan {
             id: set_id("ns", name),
             settled,
-            ..quiet_plan(Vec::new())
+            ..busy_plan()
         }
     }
 

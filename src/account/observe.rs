@@ -16,12 +16,14 @@
 //! - A member whose spec or status does not convert is planned around the
 //!   same way ([`spec::salvage`]) and reported `InvalidSpec`.
 //!
-//! Pure but for reading the store.
+//! [`participants`] is pure, and shared with `tollfree-operator plan` (which
+//! lays a pull request's manifests over the live sets); [`observe`] only
+//! reads the store and the journal.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use tollfree_plan::{Memory, SetId, SetInput};
 
 use super::journal::Journal;
@@ -97,14 +99,38 @@ pub fn observe(
     generations: &mut Generations,
     now: Timestamp,
 ) -> Observed {
+    let objects: Vec<TollFreeNumberSet> = store
+        .state()
+        .iter()
+        .map(|obj| journal.overlay(obj))
+        .collect();
+    participants(&objects, members, account, generations, now)
+}
+
+/// The account's participants among `objects` — every set the caller sees,
+/// each with its latest status (the worker lays its journal over the store;
+/// `tollfree-operator plan` lays a pull request's manifests over the live
+/// sets): `members` are planned for, the other sets whose `status.account`
+/// is `account` are planned around (claims-only). Pure: the worker and
+/// `plan` decide from the same objects the same way.
+pub fn participants(
+    objects: &[TollFreeNumberSet],
+    members: &BTreeSet<SetId>,
+    account: &str,
+    generations: &mut Generations,
+    now: Timestamp,
+) -> Observed {
     let mut out = Observed::default();
     let mut latest_sync: Option<(Timestamp, usize)> = None;
+    let by_id: BTreeMap<SetId, &TollFreeNumberSet> = objects
+        .iter()
+        .filter_map(|obj| spec::set_id(obj).ok().map(|id| (id, obj)))
+        .collect();
     for id in members {
-        let Some(obj) = store.get(&ObjectRef::new(&id.name).within(&id.namespace)) else {
+        let Some(obj) = by_id.get(id).map(|obj| (*obj).clone()) else {
             out.gone.push(id.clone());
             continue;
         };
-        let obj = journal.overlay(&obj);
         let status = obj.status.as_ref();
         if let Some(s) = status
             && s.account.as_deref().is_none_or(|a| a == account)
@@ -156,12 +182,8 @@ pub fn observe(
     out.recorded_trusted_count = latest_sync.map(|(_, c)| c);
 
     // Sets that cannot act now, whose recorded ownership is this account's.
-    for obj in store.state() {
-        let obj = journal.overlay(&obj);
-        let Ok(id) = spec::set_id(&obj) else {
-            continue;
-        };
-        if members.contains(&id) {
+    for (id, obj) in &by_id {
+        if members.contains(id) {
             continue;
         }
         let ours = obj
@@ -172,9 +194,9 @@ pub fn observe(
         if !ours {
             continue;
         }
-        match spec::set_input(&obj, None) {
+        match spec::set_input(obj, None) {
             Ok(input) => out.sets.push(input.claims_only()),
-            Err(_) => out.sets.extend(spec::salvage(&obj)),
+            Err(_) => out.sets.extend(spec::salvage(obj)),
         }
     }
     out.sets.sort_by(|a, b| a.id.cmp(&b.id));

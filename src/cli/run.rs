@@ -19,7 +19,7 @@ use crate::server::{Readiness, Server};
 use crate::shutdown::{self, StopSignal};
 use crate::telemetry::{self, LogFormat};
 
-/// Arguments of `run` (DESIGN.md §5).
+/// Arguments of `run` (a stable contract: the README's command line).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// The IntelePeer API base URL. Plain http is refused except for loopback

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use crate::shutdown;
 use crate::telemetry::{self, LogFormat};
 
-/// Arguments of `simulator` (DESIGN.md §5).
+/// Arguments of `simulator` (a stable contract: the README's command line).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulatorArgs {
     /// Where to listen; port 0 picks a free port (the printed URL says which).

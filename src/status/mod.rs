@@ -898,6 +898,108 @@ mod tests {
         assert_eq!(memory::last_good_count(None), None);
     }
 
+    /// The largest set admission lets in (`MAX_SET_NUMBERS`), in the worst
+    /// state a status can hold: every number with a line, a long message, an
+    /// order and reservation, owned, leaving, refused before and missing, in
+    /// flight in a batched intent, held in the plan, and bought by an order of
+    /// its own. Its status must write well under etcd's 1.5 MiB request limit.
+    #[test]
+    fn the_largest_set_s_worst_status_fits_well_under_the_request_limit() {
+        use crate::crd::MAX_SET_NUMBERS;
+        const REQUEST_LIMIT: usize = 1_572_864;
+        let numbers: Vec<E164> = (0..MAX_SET_NUMBERS)
+            .map(|i| n(&format!("+1800{:07}", 5_550_000 + i)))
+            .collect();
+        let when = ts("2026-03-01T11:59:00.123456789Z");
+        let long = "purchase into package 1234567 not in the inventory after 1h (order 987654321, reference tfns-0123abcd-1772366340123-12); check with the vendor — never re-bought automatically".to_owned();
+        let mut plan = busy_plan();
+        plan.numbers = numbers
+            .iter()
+            .map(|x| plan::NumberStatus {
+                number: x.clone(),
+                package: pkg(1_234_567),
+                state: plan::NumberState::Purchasing,
+                order_id: Some(OrderId(987_654_321)),
+                reservation_id: Some(rid("F78793B1-7E84-11E6-B908-52540029234D")),
+                reserved_until: Some(when),
+                message: long.clone(),
+            })
+            .collect();
+        let mut memory = Memory::default();
+        for x in &numbers {
+            memory.owned.insert(
+                x.clone(),
+                plan::Ownership {
+                    package: pkg(7_654_321),
+                    acquired: true,
+                },
+            );
+            memory.leaving_since.insert(x.clone(), when);
+            memory.unavailable.insert(x.clone(), when);
+            memory.missing.insert(x.clone(), when);
+        }
+        memory.intents = numbers
+            .chunks(tollfree_plan::BATCH_LIMIT)
+            .map(|chunk| plan::Intent {
+                kind: plan::IntentKind::Purchase,
+                numbers: chunk.to_vec(),
+                package: Some(pkg(1_234_567)),
+                reservation_id: Some(rid("F78793B1-7E84-11E6-B908-52540029234D")),
+                reserved_until: Some(when),
+                reference_id: Some("tfns-0123abcd-1772366340123-12".into()),
+                order_id: Some(OrderId(987_654_321)),
+                acquired: true,
+                started: when,
+                refused: Some(when),
+            })
+            .collect();
+        plan.held = numbers
+            .chunks(tollfree_plan::BATCH_LIMIT)
+            .map(|chunk| plan::Held {
+                action: plan::Action::Move {
+                    package: pkg(1_234_567),
+                    numbers: chunk.to_vec(),
+                },
+                hold: plan::Hold::AwaitingApproval,
+            })
+            .collect();
+        plan.memory = memory.clone();
+        let orders = numbers
+            .iter()
+            .enumerate()
+            .map(|(k, x)| OrderRecord {
+                order_id: Some(900_000_000 + k as u64),
+                reference_id: Some("tfns-0123abcd-1772366340123-12".into()),
+                type_: OrderType::Purchase,
+                status: OrderStatus::Completed,
+                created: when,
+                numbers: vec![x.to_string()],
+                package_id: Some(1_234_567),
+            })
+            .collect();
+        let prev = TollFreeNumberSetStatus {
+            orders,
+            ..TollFreeNumberSetStatus::default()
+        };
+        let status = status_of(&plan, Some(&prev));
+        assert_eq!(status.numbers.len(), MAX_SET_NUMBERS);
+        assert!(
+            status.orders.len() >= MAX_SET_NUMBERS,
+            "orders of owned numbers are kept"
+        );
+        let bytes = serde_json::to_vec(&serde_json::json!({"status": status}))
+            .expect("json")
+            .len();
+        let per_number = bytes / MAX_SET_NUMBERS;
+        eprintln!(
+            "worst-case status of {MAX_SET_NUMBERS} numbers: {bytes} bytes ({per_number} per number)"
+        );
+        assert!(
+            bytes < REQUEST_LIMIT * 2 / 3,
+            "{bytes} bytes is not well under the {REQUEST_LIMIT}-byte request limit"
+        );
+    }
+
     #[test]
     fn statuses_differing_only_in_timestamps_are_equal() {
         let plan = busy_plan();

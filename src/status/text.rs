@@ -12,7 +12,7 @@
 
 use std::fmt::Display;
 
-use intelepeer::{E164, Npa, OrderId, PackageId, ReservationId};
+use intelepeer::{E164, OrderId, PackageId, ReservationId};
 use jiff::Timestamp;
 use tollfree_plan::{Action, Hold, Match};
 
@@ -35,90 +35,11 @@ pub fn numbers(numbers: &[E164]) -> String {
     text
 }
 
-/// `1 number`, `3 numbers`.
-pub fn count(n: usize) -> String {
-    match n {
-        1 => "1 number".to_owned(),
-        k => format!("{k} numbers"),
-    }
-}
-
-/// `888, 800`: area codes as listed.
-pub fn npas(npas: &[Npa]) -> String {
-    let list: Vec<String> = npas.iter().map(Npa::to_string).collect();
-    list.join(", ")
-}
-
-/// Which numbers an acquire searches for: `in NPA 888, 800` or
-/// `starting with +1888555`.
-pub fn filter(filter: &Match) -> String {
-    match filter {
-        Match::Npa(list) => format!("in NPA {}", npas(list)),
-        Match::Like(prefix) => format!("starting with {prefix}"),
-    }
-}
+pub use tollfree_plan::{count, describe as action, search as filter};
 
 // ---------------------------------------------------------------------------
 // status.plan: actions and holds
 // ---------------------------------------------------------------------------
-
-/// What an action does, e.g. `move 1 number to package 30744`.
-pub fn action(action: &Action) -> String {
-    match action {
-        Action::Reserve {
-            package,
-            numbers,
-            proves: None,
-        } => format!("reserve {} for package {package}", count(numbers.len())),
-        Action::Reserve {
-            package,
-            numbers,
-            proves: Some(proves),
-        } => format!(
-            "reserve {} for package {package} afresh, to prove the refused purchase of reservation {proves} bought nothing",
-            count(numbers.len())
-        ),
-        Action::Acquire {
-            package,
-            count: wanted,
-            filter: which,
-            sequential,
-        } => {
-            let run = if *sequential {
-                ", in one contiguous run"
-            } else {
-                ""
-            };
-            let what = if *wanted == 1 { "number" } else { "numbers" };
-            format!(
-                "search and reserve {wanted} {what} {}{run} for package {package}",
-                filter(which)
-            )
-        }
-        Action::Purchase {
-            package,
-            reservation_id,
-            numbers,
-            retry: true,
-        } => format!(
-            "send again the unanswered purchase of {} (reservation {reservation_id}) into package {package}; a reservation is bought at most once",
-            count(numbers.len())
-        ),
-        Action::Purchase {
-            package,
-            reservation_id,
-            numbers,
-            retry: false,
-        } => format!(
-            "purchase {} (reservation {reservation_id}) into package {package}",
-            count(numbers.len())
-        ),
-        Action::Move { package, numbers } => {
-            format!("move {} to package {package}", count(numbers.len()))
-        }
-        Action::Disconnect { numbers } => format!("disconnect {}", count(numbers.len())),
-    }
-}
 
 /// Why an action waits, e.g. `waiting for approval: annotate with
 /// tollfree.dev/approve=HASH` (`hash` is the plan's approval hash).
@@ -145,8 +66,7 @@ pub fn held(what: &Action, why: &Hold, hash: &str) -> String {
 }
 
 /// A disconnect held by `disconnect: Deny`. Not a refusal: a number leaving
-/// the spec under Deny is retained in the account and released (DESIGN.md
-/// §1), which is what this says.
+/// the spec under Deny is retained in the account and released (the README), which is what this says.
 pub fn retained(leaving: &[E164]) -> String {
     format!(
         "retained {} in the account: not disconnected (disconnect policy is Deny) and released — no longer managed by this set",

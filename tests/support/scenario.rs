@@ -155,6 +155,11 @@ impl Scenario {
         self.sim.sim()
     }
 
+    /// The simulator's base URL (for `--intelepeer-url` of other commands).
+    pub fn sim_url(&self) -> &str {
+        self.sim.url()
+    }
+
     /// The namespace's name.
     pub fn ns(&self) -> &str {
         self.ns.name()

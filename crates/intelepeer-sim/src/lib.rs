@@ -3,7 +3,7 @@
 //!
 //! It serves every endpoint of the vendor's reference
 //! (`reference/intelepeer-tf-api.txt`) with its documented parameters, errors
-//! and texts, and the facts of DESIGN.md §6: tokens that expire, a pool of
+//! and texts, and the vendor facts of docs/architecture.md: tokens that expire, a pool of
 //! purchasable numbers (with contiguous runs for sequential searches),
 //! reservations that expire, orders that complete after a delay, the
 //! `pageSize + 1` quirk of `GET /my/tf`. It judges the wire format on its own —

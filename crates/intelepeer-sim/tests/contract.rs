@@ -1,6 +1,6 @@
 //! Contract tests: every endpoint, parameter rule, documented error and example
 //! request of the vendor's reference (`reference/intelepeer-tf-api.txt`), plus
-//! DESIGN.md §6, checked through plain HTTP with hand-written query strings.
+//! docs/architecture.md, vendor facts, checked through plain HTTP with hand-written query strings.
 
 mod support;
 

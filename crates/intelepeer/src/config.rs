@@ -216,7 +216,7 @@ impl fmt::Debug for ClientConfig {
     }
 }
 
-/// Checks a base URL (DESIGN.md §5) and returns it without a trailing slash:
+/// Checks a base URL (the README's command line) and returns it without a trailing slash:
 /// `https` is required, plain `http` is allowed only for loopback hosts
 /// (127.0.0.0/8, ::1, localhost); no user info, query or fragment.
 pub fn validate_base_url(raw: &str) -> Result<String, Error> {

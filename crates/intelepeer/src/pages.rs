@@ -2,7 +2,7 @@
 //! trusted.
 //!
 //! The operator treats "absent from a complete listing" as "not in the
-//! account", which leads to buying or disconnecting (DESIGN.md §3.5). So the
+//! account", which leads to buying or disconnecting (docs/safety.md, rule 8). So the
 //! listing is *complete* only if every record was understood and every page
 //! agreed with itself; anything else is an [`Anomaly`] that the snapshot
 //! reports, and [`InventorySnapshot::is_complete`] is then false.

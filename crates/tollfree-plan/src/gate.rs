@@ -1,4 +1,4 @@
-//! The one choke point (DESIGN.md §3.6): every mutation the diff wants passes
+//! The one choke point (docs/safety.md, rule 9): every mutation the diff wants passes
 //! here, and only what comes out as an action is executed.
 //!
 //! The diff proposes *units* (one number, one reservation, one acquire

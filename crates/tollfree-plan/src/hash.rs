@@ -1,5 +1,5 @@
 //! The hashes a person copies into an annotation: the approval hash
-//! (DESIGN.md §3.7), a stable content hash of the actions a person must
+//! (docs/safety.md, rule 10), a stable content hash of the actions a person must
 //! approve, and the confirmation that missing numbers are gone.
 //!
 //! The approval hash is a SHA-256 over the canonical JSON of the actions,

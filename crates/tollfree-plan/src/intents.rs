@@ -1,5 +1,5 @@
 //! Resolving write-ahead intents against the inventory, before anything is
-//! planned or retried (DESIGN.md §3.4: never buy twice).
+//! planned or retried (docs/safety.md, rule 5: never buy twice).
 //!
 //! | intent     | resolved (removed) when                         | otherwise                                   |
 //! |------------|-------------------------------------------------|---------------------------------------------|

@@ -136,7 +136,7 @@ pub struct PackageSpec {
 }
 
 /// What the set's own status remembers between reconciles. Losing it must never
-/// lead to buying twice or disconnecting what is not the set's (DESIGN.md §3.3–3.5).
+/// lead to buying twice or disconnecting what is not the set's (docs/safety.md, rules 3, 5 and 8).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Memory {
     /// Numbers this set owns (it declared or acquired them and saw them in the
@@ -704,7 +704,7 @@ impl SetPlan {
 pub struct Plan {
     /// One entry per input set, sorted by id.
     pub sets: Vec<SetPlan>,
-    /// Account numbers no set owns or declares (left alone; DESIGN.md §3.2).
+    /// Account numbers no set owns or declares (left alone; docs/safety.md, rule 2).
     pub unowned: usize,
     /// The listing size to keep as the account's trusted count: this
     /// listing's when it is trusted ([`inventory_check`](crate::inventory_check)),

@@ -1,4 +1,4 @@
-//! Exclusive ownership across the sets of one account (DESIGN.md §3.1–3.3).
+//! Exclusive ownership across the sets of one account (docs/safety.md, rules 1–3).
 //!
 //! A set *claims* a number when it declares it, owns it (memory), or has an
 //! intent about it. Claims have a strength: a set that still **wants** the
@@ -271,7 +271,7 @@ fn filter_ranges(filter: &Match) -> Vec<(u64, u64)> {
 }
 
 /// Account numbers no set owns, declares or has in flight after this plan
-/// (DESIGN.md §3.2: counted, never touched).
+/// (docs/safety.md, rule 2: counted, never touched).
 pub fn count_unowned(inventory: &Inventory, wants: &[Desired<'_>], plans: &[SetPlan]) -> usize {
     let mut claimed: HashSet<u64> = HashSet::new();
     for want in wants {

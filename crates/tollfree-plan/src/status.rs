@@ -30,7 +30,7 @@ use jiff::Timestamp;
 use crate::gate::{Gated, Outcome, Unit};
 use crate::hash::short;
 use crate::model::{
-    Action, Held, Hold, Intent, NumberState, NumberStatus, Reason, SetId, SetInput,
+    Action, Held, Hold, Intent, Match, NumberState, NumberStatus, Reason, SetId, SetInput,
 };
 
 /// A number's status line before the gate decided.
@@ -255,7 +255,10 @@ pub fn order_text(intent: &Intent) -> String {
     }
 }
 
-/// A short description of an action.
+/// What an action does, in the words every status, condition and Event
+/// uses, e.g. `move 1 number to package 30744`. One wording for the whole
+/// operator, so a person reads the same phrase for the same step wherever it
+/// shows.
 pub fn describe(action: &Action) -> String {
     match action {
         Action::Reserve {
@@ -273,28 +276,57 @@ pub fn describe(action: &Action) -> String {
             count(numbers.len())
         ),
         Action::Acquire {
-            package, count: c, ..
+            package,
+            count: wanted,
+            filter,
+            sequential,
         } => {
-            format!("acquire {} for package {package}", count(*c as usize))
+            let run = if *sequential {
+                ", in one contiguous run"
+            } else {
+                ""
+            };
+            let what = if *wanted == 1 { "number" } else { "numbers" };
+            format!(
+                "search and reserve {wanted} {what} {}{run} for package {package}",
+                search(filter)
+            )
         }
         Action::Purchase {
             package,
             reservation_id,
             numbers,
-            retry,
+            retry: true,
         } => format!(
-            "{} reservation {reservation_id} ({}) into package {package}",
-            if *retry {
-                "re-send the purchase of"
-            } else {
-                "purchase"
-            },
+            "send again the unanswered purchase of {} (reservation {reservation_id}) into \
+             package {package}; a reservation is bought at most once",
+            count(numbers.len())
+        ),
+        Action::Purchase {
+            package,
+            reservation_id,
+            numbers,
+            retry: false,
+        } => format!(
+            "purchase {} (reservation {reservation_id}) into package {package}",
             count(numbers.len())
         ),
         Action::Move { package, numbers } => {
             format!("move {} to package {package}", count(numbers.len()))
         }
         Action::Disconnect { numbers } => format!("disconnect {}", count(numbers.len())),
+    }
+}
+
+/// Which numbers an acquire searches for: `in NPA 888, 800` or
+/// `starting with +1888555`.
+pub fn search(filter: &Match) -> String {
+    match filter {
+        Match::Npa(list) => {
+            let list: Vec<String> = list.iter().map(ToString::to_string).collect();
+            format!("in NPA {}", list.join(", "))
+        }
+        Match::Like(prefix) => format!("starting with {prefix}"),
     }
 }
 
@@ -432,11 +464,32 @@ pub fn reason(s: &Summary<'_>) -> (Reason, String) {
     }
     let awaiting = holds(&|h| h.hold == Hold::AwaitingApproval);
     if !awaiting.is_empty() {
+        // An approval left for an earlier plan must not look like silence: a
+        // person who annotated a hash needs to see that it no longer applies.
+        let stale = s
+            .set
+            .approved_hash
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty() && !h.eq_ignore_ascii_case(&s.gated.hash))
+            .map(|h| {
+                format!(
+                    " (the annotation's value {}… approves an earlier plan, not this one: \
+                     the plan changed since it was approved)",
+                    short(h)
+                )
+            })
+            .unwrap_or_default();
         return (
             Reason::ApprovalPending,
             format!(
-                "{} await approval: annotate tollfree.dev/approve={}",
+                "{} {} approval: annotate tollfree.dev/approve={}{stale}",
                 actions_text(awaiting.len()),
+                if awaiting.len() == 1 {
+                    "awaits"
+                } else {
+                    "await"
+                },
                 s.gated.hash
             ),
         );

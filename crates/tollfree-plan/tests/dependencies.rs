@@ -1,5 +1,5 @@
 //! The planner is pure: it must not depend, even transitively, on Kubernetes,
-//! an async runtime or an HTTP client (DESIGN.md §4).
+//! an async runtime or an HTTP client (docs/architecture.md).
 
 use std::process::Command;
 

@@ -1,4 +1,4 @@
-//! One test per safety rule (DESIGN.md §3), named after the behaviour. Each
+//! One test per safety rule (docs/safety.md), named after the behaviour. Each
 //! would fail if its rule broke.
 
 mod fixtures;
@@ -1382,6 +1382,37 @@ fn changed_plan_invalidates_old_approval() {
     assert_ne!(s.hash, old);
     assert!(s.actions.is_empty());
     assert_eq!(s.held[0].hold, Hold::AwaitingApproval);
+}
+
+#[test]
+fn an_approval_of_an_earlier_plan_is_named_in_the_message() {
+    let old = World::new()
+        .with(set("s", 1).declare(1, &[A]).purchase(Mode::Approve))
+        .plan_of("s")
+        .hash;
+    let s = World::new()
+        .with(
+            set("s", 1)
+                .declare(1, &[A, B])
+                .purchase(Mode::Approve)
+                .approve(&old),
+        )
+        .plan_of("s");
+    assert_eq!(s.reason, Reason::ApprovalPending);
+    assert!(s.message.contains(&s.hash), "{}", s.message);
+    assert!(
+        s.message.contains(&format!(
+            "the annotation's value {}… approves an earlier plan",
+            &old[..12]
+        )),
+        "{}",
+        s.message
+    );
+    // Without an annotation, or with the current hash, nothing is said.
+    let fresh = World::new()
+        .with(set("s", 1).declare(1, &[A, B]).purchase(Mode::Approve))
+        .plan_of("s");
+    assert!(!fresh.message.contains("earlier plan"), "{}", fresh.message);
 }
 
 #[test]

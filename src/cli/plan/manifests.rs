@@ -7,8 +7,10 @@
 //! is skipped, so `plan` can be pointed at a whole GitOps directory. A `List`
 //! (as `kubectl get -o yaml` prints) is read item by item.
 //!
-//! A document that claims to be a `TollFreeNumberSet` but does not decode is an
-//! error naming the file, the document and the field; so is a file that is not
+//! A document that claims to be a `TollFreeNumberSet` but does not decode, or
+//! that strict decoding rejects (an unknown field, a value of the wrong type:
+//! [`super::strict`]), is an error naming the file, the document, the field
+//! and the value; so is a file that is not
 //! YAML (or JSON) at all — a CI gate must not pass because it skipped a broken
 //! file. Documents without a namespace are in `default`, as `kubectl apply`
 //! would put them.
@@ -277,7 +279,22 @@ fn document_into(
             ));
         }
         let label = object_label(&document, &doc_name());
-        let mut object: TollFreeNumberSet = match serde_json::from_value(document) {
+        let strict_error = |violations: Vec<super::strict::Violation>| {
+            let first = violations.first()?;
+            let more = match violations.len() {
+                1 => String::new(),
+                2 => " (and 1 more problem)".to_owned(),
+                n => format!(" (and {} more problems)", n - 1),
+            };
+            Some(ManifestError::new(
+                at.file,
+                format!("{label}: {first}{more}"),
+            ))
+        };
+        if let Some(e) = strict_error(super::strict::check_metadata_of(&document)) {
+            return Err(e);
+        }
+        let mut object = match TollFreeNumberSet::deserialize(&document) {
             Ok(object) => object,
             Err(e) => {
                 let detail = at
@@ -288,6 +305,11 @@ fn document_into(
                 return Err(ManifestError::new(at.file, format!("{label}: {detail}")));
             }
         };
+        // What serde let through (unknown fields, some wrong types) the API
+        // server still rejects.
+        if let Some(e) = strict_error(super::strict::check(&document)) {
+            return Err(e);
+        }
         if object
             .metadata
             .namespace

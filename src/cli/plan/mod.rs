@@ -1,45 +1,64 @@
 //! `tollfree-operator plan`: a read-only preview of what the operator would do
 //! for some manifests — for GitOps pipelines that want to show a pull
-//! request's effect before it is merged (DESIGN.md §5; docs/plan.md).
+//! request's effect before it is merged (docs/plan.md,
+//! docs/gitops.md).
 //!
 //! The pipeline, each step a module:
 //!
 //! 1. [`manifests`]: read `-f FILE_OR_DIR` (recursively; multi-document YAML,
-//!    JSON); keep `TollFreeNumberSet`s and `Secret`s, skip other kinds.
+//!    JSON); keep `TollFreeNumberSet`s and `Secret`s, skip other kinds; decode
+//!    sets strictly, as the API server does ([`strict`]).
 //! 2. Validate every set as admission would ([`crate::spec::set_input`]):
 //!    a bad manifest is an error naming the file, the field and the value,
 //!    before any vendor call.
-//! 3. [`credentials`]: `--secret-file`, else the environment, else the Secret
+//! 3. [`crate::cli::cluster`] + [`live`]: with a cluster (`--kubeconfig`,
+//!    `KUBECONFIG`, `~/.kube/config`, in-cluster), read the live sets
+//!    (`list`, nothing else) and lay the manifests over them by
+//!    `namespace/name` (`--deleted` marks sets the change deletes). Without
+//!    one, the manifests alone — and the report says that other sets are
+//!    unknown.
+//! 4. [`credentials`]: `--secret-file`, else the environment, else the Secret
 //!    each set's `accountRef` names among the manifests.
-//! 4. [`vendor`]: one complete inventory listing per account — the only vendor
+//! 5. [`vendor`]: one complete inventory listing per account — the only vendor
 //!    call, and a read.
-//! 5. [`tollfree_plan::plan`] per account, exactly as the operator plans: a
-//!    manifest without `status` is planned as a fresh set (adopt what the
-//!    account owns, buy the rest); a manifest with `status` uses its memory.
-//! 6. [`report`] + [`table`]: print the table or the JSON document.
+//! 6. Per account, the operator's own observe step
+//!    ([`crate::account::observe::participants`]) over those sets — the
+//!    manifests, and the live sets whose `status.account` is the login's
+//!    identity, with their memory (claims-only when they cannot be planned
+//!    for) — then [`tollfree_plan::plan`], exactly as the account worker
+//!    plans on its first pass.
+//! 7. [`report`] + [`table`]: print the table or the JSON document: the
+//!    change's sets, and live sets whose plan the change alters (compared
+//!    with a plan of the cluster as it is).
 //!
 //! Exit codes: 0 no changes, 2 changes (any action or held action), 1 error
 //! (one line on stderr).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tollfree_plan::{PlanInput, SetInput};
+use tollfree_plan::{PlanInput, SetId, SetInput};
 
+use crate::account::observe::{Generations, participants};
+use crate::cli::cluster::{self, ClusterArgs, ClusterError};
+use crate::crd::TollFreeNumberSet;
 use crate::logins::VendorIdentity;
 use crate::{memory, spec};
 
 pub mod credentials;
+pub mod live;
 pub mod manifests;
 pub mod report;
+pub mod strict;
 pub mod table;
 pub mod vendor;
 
 use credentials::AccountCredentials;
+use live::{LiveError, Origin, World};
 use manifests::{LoadedSet, ManifestError, Manifests};
-use report::{AccountReport, PlannedSet, Report};
+use report::{AccountReport, ClusterReport, PlannedSet, Report};
 use vendor::InventoryReader;
 
 /// Exit code: the plan has changes (an action or a held action).
@@ -52,13 +71,23 @@ INTELEPEER_PASSWORD (or INTELEPEER_TOKEN); a Secret among the manifests named by
 a set's spec.accountRef (same namespace). Only the inventory is read (GET
 /my/tf); nothing is ever reserved, bought, moved or disconnected.
 
+The cluster, as kubectl finds it: --kubeconfig, KUBECONFIG, ~/.kube/config, or
+the pod's service account. With one, the live TollFreeNumberSets are read (list
+only) and the manifests replace their live twins by namespace/name; live sets of
+the same IntelePeer login (status.account) take part with what they own, so
+adoption and conflicts are decided as the operator will. --deleted NS/NAME plans
+a set the change deletes. Without a cluster (or with --no-cluster) only the
+manifests are known, and the output warns that \"adopt\" may be wrong.
+
 Exit codes: 0 no changes, 2 changes (any action or held action), 1 error.
 
 -o json prints one document (version 1):
   {\"version\": 1, \"changes\": bool,
+   \"cluster\": {\"read\",\"context\",\"server\",\"namespace\",\"liveSets\",\"unproven\",\"warning\"},
    \"summary\": {\"sets\",\"buy\",\"move\",\"disconnect\",\"held\",\"adopt\",\"conflicts\"},
-   \"accounts\": [{\"account\",\"numbers\",\"complete\",\"unowned\",\"sets\"}],
-   \"sets\": [{\"namespace\",\"name\",\"file\",\"account\",\"reason\",\"message\",\"hash\",
+   \"accounts\": [{\"account\",\"numbers\",\"complete\",\"unowned\",\"sets\",\"liveSets\"}],
+   \"sets\": [{\"namespace\",\"name\",\"file\",\"account\",\"origin\": Manifest|Cluster,
+     \"live\",\"deleted\",\"reason\",\"message\",\"hash\",
      \"actions\": [{\"action\": Reserve|Acquire|Purchase|Move|Disconnect,
                   \"operation\": purchase|move|disconnect, \"packageID\", \"numbers\",
                   \"count\",\"npa\",\"like\",\"sequential\" (Acquire),
@@ -67,10 +96,11 @@ Exit codes: 0 no changes, 2 changes (any action or held action), 1 error.
                 OverBudget|GracePeriod|UnsafeInventory, \"reason\", \"until\"}],
      \"adopted\": [{\"number\",\"packageID\"}],
      \"numbers\": [{\"number\",\"packageID\",\"state\",\"message\",
-                  \"orderID\",\"reservationID\",\"reservedUntil\"}]}]}
+                  \"orderID\",\"reservationID\",\"reservedUntil\"}]}],
+   \"notes\": [string]}
 Summary counts are numbers (an Acquire counts its count). See docs/plan.md.";
 
-/// Arguments of `plan` (DESIGN.md §5).
+/// Arguments of `plan` (a stable contract: the README's command line).
 ///
 /// Values are checked by [`main`], not by the argument parser, so that a bad
 /// value exits 1 like every other error (the parser's own exit code, 2, means
@@ -93,6 +123,25 @@ pub struct PlanArgs {
     /// addresses (e.g. the simulator on 127.0.0.1).
     #[arg(long, env = "INTELEPEER_URL", value_name = "URL", default_value = intelepeer::DEFAULT_BASE_URL)]
     pub intelepeer_url: String,
+
+    /// Where the cluster is (see below).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Do not read the cluster: plan the manifests alone (other sets are
+    /// then unknown, and "adopt" may be wrong).
+    #[arg(long)]
+    pub no_cluster: bool,
+
+    /// Read only this namespace's live sets, as an operator run with
+    /// `run --namespace NS` sees them (default: every namespace).
+    #[arg(long, value_name = "NS")]
+    pub watch_namespace: Option<String>,
+
+    /// A set the change deletes (Flux or Argo CD prune it): planned as being
+    /// deleted, with its live status. May be repeated.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub deleted: Vec<String>,
 
     /// Output format: table (for people) or json (for pipelines; see below).
     #[arg(
@@ -125,6 +174,12 @@ pub enum PlanError {
     /// Credentials are missing or unusable.
     #[error("{0}")]
     Credentials(String),
+    /// The cluster is configured but its configuration is unusable.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The live sets could not be read.
+    #[error(transparent)]
+    Live(#[from] LiveError),
     /// The vendor could not be read.
     #[error("reading the IntelePeer inventory ({account}) from {url} failed: {reason}")]
     Vendor {
@@ -194,6 +249,20 @@ struct Candidate {
     input: SetInput,
 }
 
+/// Why no cluster was read, for the warning.
+const NO_KUBECONFIG: &str = "no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) \
+     and not running in a cluster";
+
+/// The warning of a preview without the live sets.
+pub fn offline_warning(why: &str) -> String {
+    format!(
+        "no cluster was read ({why}): sets that exist only in the cluster are unknown, so \
+         \"adopt\" may be wrong — a number shown as adopted may belong to such a set, and the \
+         operator would then buy another; pass --kubeconfig (or set KUBECONFIG) to plan against \
+         the live sets"
+    )
+}
+
 /// Everything but printing: read, validate, list, plan. `env` reads the
 /// environment (a parameter so tests need not touch the process's).
 pub async fn preview(
@@ -206,6 +275,22 @@ pub async fn preview(
     if args.filename.is_empty() {
         return Err(PlanError::Usage(
             "no manifests: pass -f FILE_OR_DIR".to_owned(),
+        ));
+    }
+    let deleted: Vec<SetId> = args
+        .deleted
+        .iter()
+        .map(|d| live::parse_deleted(d))
+        .collect::<Result<_, _>>()
+        .map_err(PlanError::Usage)?;
+    if args.no_cluster
+        && (args.cluster.kubeconfig.is_some()
+            || args.cluster.context.is_some()
+            || args.watch_namespace.is_some())
+    {
+        return Err(PlanError::Usage(
+            "--no-cluster cannot be combined with --kubeconfig, --context or --watch-namespace"
+                .to_owned(),
         ));
     }
 
@@ -221,10 +306,28 @@ pub async fn preview(
             shown.join(", ")
         )));
     }
-    let candidates = validate(&manifests)?;
-    let groups = group_by_account(args, &env, &manifests, candidates)?;
+    let cluster = if args.no_cluster {
+        None
+    } else {
+        cluster::connect(&args.cluster, &env).await?
+    };
+    if cluster.is_none() && args.watch_namespace.is_some() {
+        return Err(PlanError::Usage(format!(
+            "--watch-namespace: {NO_KUBECONFIG}"
+        )));
+    }
+    let candidates = validate(&manifests, cluster.is_some())?;
 
-    let now = jiff::Timestamp::now();
+    let observed_at = jiff::Timestamp::now();
+    let live_sets = match &cluster {
+        Some(c) => Some(live::read(c, args.watch_namespace.as_deref()).await?),
+        None => None,
+    };
+    let world = live::world(live_sets.as_deref(), &manifests.sets, &deleted, observed_at);
+    let groups = group_by_account(args, &env, &manifests, candidates)?;
+    let mut notes = world.notes.clone();
+    notes.extend(other_logins(&world, &groups));
+
     let mut accounts = Vec::new();
     let mut planned = Vec::new();
     for group in groups.into_values() {
@@ -241,56 +344,244 @@ pub async fn preview(
             url: url.clone(),
             reason: crate::error::report(&e),
         })?;
-        let last_good_count = group
-            .sets
-            .iter()
-            .filter_map(|c| memory::last_good_count(c.loaded.object.status.as_ref()))
-            .max();
-        let input = PlanInput {
-            now,
-            sets: group.sets.iter().map(|c| c.input.clone()).collect(),
-            inventory,
-            last_good_count,
-            confirmed_count: None,
-        };
-        let plan = tollfree_plan::plan(&input);
+        let account = planned_account(&world, &group, live_sets.as_deref(), inventory, observed_at);
+        for (id, e) in &account.invalid {
+            notes.push(format!(
+                "set {id} cannot be planned ({e}): planned around, claiming only what its \
+                 status records"
+            ));
+        }
         accounts.push(AccountReport {
             account: group.account.source.clone(),
-            numbers: input.inventory.numbers.len(),
-            complete: input.inventory.complete,
-            unowned: plan.unowned,
-            sets: group.sets.iter().map(|c| c.input.id.to_string()).collect(),
+            numbers: account.input.inventory.numbers.len(),
+            complete: account.input.inventory.complete,
+            unowned: account.plan.unowned,
+            sets: account.reported.iter().map(ToString::to_string).collect(),
+            live_sets: account.live.iter().map(ToString::to_string).collect(),
         });
-        planned.push((group, input, plan));
+        planned.push((group, account));
     }
 
     let mut sets = Vec::new();
-    for (group, input, plan) in &planned {
-        for set_plan in &plan.sets {
-            let Some(candidate) = group.sets.iter().find(|c| c.input.id == set_plan.id) else {
+    for (group, account) in &planned {
+        for set_plan in &account.plan.sets {
+            let (Some(ws), Some(input)) = (
+                world.sets.get(&set_plan.id),
+                account.input.sets.iter().find(|s| s.id == set_plan.id),
+            ) else {
                 continue;
             };
+            if !account.reported.contains(&set_plan.id) {
+                continue;
+            }
             sets.push(PlannedSet {
-                file: &candidate.loaded.file,
+                file: ws.file(),
+                origin: match ws.origin {
+                    Origin::Manifest(_) => report::Origin::Manifest,
+                    Origin::Cluster => report::Origin::Cluster,
+                },
+                live: ws.live,
+                deleted: ws.deleted,
                 account: &group.account.source,
-                input: &candidate.input,
+                input,
                 plan: set_plan,
-                inventory: &input.inventory,
+                inventory: &account.input.inventory,
             });
         }
     }
-    Ok((Report::build(accounts, &sets), output))
+    let cluster_report = match &cluster {
+        Some(c) => ClusterReport {
+            read: true,
+            context: c.context.clone(),
+            server: Some(c.server.clone()),
+            namespace: args.watch_namespace.clone(),
+            live_sets: live_sets.as_ref().map_or(0, Vec::len),
+            unproven: world
+                .sets
+                .iter()
+                .filter(|(_, s)| {
+                    s.origin == Origin::Cluster && recorded_account(&s.object).is_none()
+                })
+                .map(|(id, _)| id.to_string())
+                .collect(),
+            warning: None,
+        },
+        None => ClusterReport {
+            warning: Some(offline_warning(if args.no_cluster {
+                "--no-cluster"
+            } else {
+                NO_KUBECONFIG
+            })),
+            ..ClusterReport::default()
+        },
+    };
+    Ok((
+        Report::build(cluster_report, accounts, &sets, notes),
+        output,
+    ))
+}
+
+/// The login a set's status belongs to, as the operator recorded it.
+fn recorded_account(object: &TollFreeNumberSet) -> Option<&str> {
+    object.status.as_ref().and_then(|s| s.account.as_deref())
+}
+
+/// A note naming the logins of live sets that none of the planned logins
+/// is: a pipeline planning with another login than the operator's (say, a
+/// read-only token) would otherwise not see that those sets were left out.
+fn other_logins(world: &World, groups: &BTreeMap<VendorIdentity, Group>) -> Option<String> {
+    let planned: BTreeSet<String> = groups.keys().map(ToString::to_string).collect();
+    let mut others: BTreeMap<&str, usize> = BTreeMap::new();
+    for set in world.sets.values().filter(|s| s.origin == Origin::Cluster) {
+        if let Some(account) = recorded_account(&set.object)
+            && !planned.contains(account)
+        {
+            *others.entry(account).or_default() += 1;
+        }
+    }
+    if others.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = others
+        .iter()
+        .map(|(account, n)| format!("{account} ({n})"))
+        .collect();
+    Some(format!(
+        "live sets of other IntelePeer logins were not planned: {}; if they share this vendor \
+         account, plan with the login their Secret holds",
+        list.join(", ")
+    ))
+}
+
+/// One account's plan, and which sets to report.
+struct PlannedAccount {
+    input: PlanInput,
+    plan: tollfree_plan::Plan,
+    /// The sets to report: the change's own, and live sets whose plan the
+    /// change alters.
+    reported: BTreeSet<SetId>,
+    /// Live participants besides the change's sets.
+    live: BTreeSet<SetId>,
+    /// Members that cannot be planned for, and why.
+    invalid: BTreeMap<SetId, crate::spec::SpecError>,
+}
+
+/// Plans one account as its worker would on a first pass over `world`: the
+/// members are the group's manifests and the live sets whose status belongs
+/// to the login; every other set recorded for it is planned around.
+/// `observed_at`: when the sets were read (before the listing started, so
+/// the listing is fresh for every spec, as the worker requires before
+/// buying).
+fn planned_account(
+    world: &World,
+    group: &Group,
+    live: Option<&[TollFreeNumberSet]>,
+    inventory: tollfree_plan::Inventory,
+    observed_at: jiff::Timestamp,
+) -> PlannedAccount {
+    let account = group.account.key.to_string();
+    let now = jiff::Timestamp::now();
+    let ours: BTreeSet<SetId> = group.sets.iter().map(|c| c.input.id.clone()).collect();
+    let mut members = ours.clone();
+    for (id, set) in &world.sets {
+        if set.origin == Origin::Cluster && recorded_account(&set.object) == Some(account.as_str())
+        {
+            members.insert(id.clone());
+        }
+    }
+    let observed = participants(
+        &world.objects(),
+        &members,
+        &account,
+        &mut Generations::default(),
+        observed_at,
+    );
+    let count = inventory.numbers.len();
+    let last_good_count = match live {
+        Some(_) => observed.recorded_trusted_count,
+        None => group
+            .sets
+            .iter()
+            .filter_map(|c| memory::last_good_count(c.loaded.object.status.as_ref()))
+            .max(),
+    };
+    let input = PlanInput {
+        now,
+        sets: observed.sets.clone(),
+        inventory,
+        last_good_count,
+        confirmed_count: observed.confirmed_counts.contains(&count).then_some(count),
+    };
+    let plan = tollfree_plan::plan(&input);
+
+    // The cluster as it is, to tell which live sets the change affects.
+    let baseline = live.map(|live| {
+        let members: BTreeSet<SetId> = live
+            .iter()
+            .filter(|o| recorded_account(o) == Some(account.as_str()))
+            .filter_map(|o| spec::set_id(o).ok())
+            .collect();
+        let before = participants(
+            live,
+            &members,
+            &account,
+            &mut Generations::default(),
+            observed_at,
+        );
+        tollfree_plan::plan(&PlanInput {
+            now,
+            sets: before.sets,
+            inventory: input.inventory.clone(),
+            last_good_count: before.recorded_trusted_count,
+            confirmed_count: before.confirmed_counts.contains(&count).then_some(count),
+        })
+    });
+    let mut reported = BTreeSet::new();
+    for set_plan in &plan.sets {
+        let id = &set_plan.id;
+        if !observed.plans_for(id) {
+            continue;
+        }
+        let changed = || {
+            baseline
+                .as_ref()
+                .is_none_or(|b| b.sets.iter().find(|p| &p.id == id) != Some(set_plan))
+        };
+        let deleted = world.sets.get(id).is_some_and(|s| s.deleted);
+        if ours.contains(id) || deleted || changed() {
+            reported.insert(id.clone());
+        }
+    }
+    let live_ids = observed
+        .sets
+        .iter()
+        .map(|s| &s.id)
+        .filter(|id| !ours.contains(*id))
+        .filter(|id| world.sets.get(*id).is_some_and(|s| s.live))
+        .cloned()
+        .collect();
+    PlannedAccount {
+        input,
+        plan,
+        reported,
+        live: live_ids,
+        invalid: observed.invalid,
+    }
 }
 
 /// Converts every set as admission would check it; the first bad one is the
-/// error, naming its file, the set, the field path and the value.
-fn validate(manifests: &Manifests) -> Result<Vec<Candidate>, PlanError> {
+/// error, naming its file, the set, the field path and the value. With a
+/// cluster a manifest's `status` is not checked: the live one is used.
+fn validate(manifests: &Manifests, cluster: bool) -> Result<Vec<Candidate>, PlanError> {
     manifests
         .sets
         .iter()
         .map(|loaded| {
-            let object = &loaded.object;
-            spec::set_input(object, spec::approved_hash(object))
+            let mut object = loaded.object.clone();
+            if cluster {
+                object.status = None;
+            }
+            spec::set_input(&object, spec::approved_hash(&object))
                 .map(|input| Candidate {
                     loaded: loaded.clone(),
                     input,

@@ -8,6 +8,8 @@
 //! {
 //!   "version": 1,
 //!   "changes": true,
+//!   "cluster": {"read": true, "context": "prod", "server": "https://...",
+//!               "liveSets": 12, "unproven": []},
 //!   "summary": {"sets": 2, "buy": 3, "move": 1, "disconnect": 0,
 //!               "held": 1, "adopt": 1, "conflicts": 0},
 //!   "accounts": [{"account": "environment (INTELEPEER_USERNAME)",
@@ -16,6 +18,7 @@
 //!   "sets": [{
 //!     "namespace": "telecom", "name": "support-lines",
 //!     "file": "sets/support.yaml", "account": "environment (INTELEPEER_USERNAME)",
+//!     "origin": "Manifest", "live": true, "deleted": false,
 //!     "reason": "Progressing", "message": "...",
 //!     "hash": "",
 //!     "actions": [
@@ -34,10 +37,20 @@
 //!     "adopted": [{"number": "+18007293863", "packageID": 30744}],
 //!     "numbers": [{"number": "+18007293863", "packageID": 30744,
 //!                  "state": "Active", "message": "..."}]
-//!   }]
+//!   }],
+//!   "notes": []
 //! }
 //! ```
 //!
+//! - `cluster`: whether the live sets were read (`read`), from where, how
+//!   many, and the live sets whose account is not recorded yet (`unproven`:
+//!   their credentials were never proven, so no account can be told). Without
+//!   a cluster, `warning` says that other sets are unknown and that `adopt`
+//!   may be wrong.
+//! - `origin`: `Manifest` (a set of the change) or `Cluster` (a live set the
+//!   change does not touch, shown because its plan changes with it); `live`:
+//!   the cluster has the set (its status and age are the live ones);
+//!   `deleted`: planned as deleted (`--deleted`).
 //! - `actions`: what the operator would send to the vendor on its next sync.
 //!   `action` is `Reserve` (exact numbers: reserve, then purchase), `Acquire`
 //!   (search for `count` numbers matching `npa` or `like`, reserve, purchase),
@@ -81,12 +94,51 @@ pub struct Report {
     pub version: u32,
     /// Whether any set has an action or a held action.
     pub changes: bool,
+    /// Whether the live sets were read.
+    pub cluster: ClusterReport,
     /// Totals over all sets.
     pub summary: Summary,
     /// One entry per vendor account read.
     pub accounts: Vec<AccountReport>,
     /// One entry per set, sorted by `namespace/name`.
     pub sets: Vec<SetReport>,
+    /// Remarks for a person (e.g. a `--deleted` set that does not exist).
+    pub notes: Vec<String>,
+}
+
+/// What `plan` knew of the cluster.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterReport {
+    /// The live sets were read, and planned with the manifests.
+    pub read: bool,
+    /// The kubeconfig context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// The API server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// `--watch-namespace`: only this namespace's sets were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// How many live sets were read.
+    pub live_sets: usize,
+    /// Live sets whose `status.account` is not recorded (credentials never
+    /// proven): which account they belong to cannot be told, so they are not
+    /// planned.
+    pub unproven: Vec<String>,
+    /// Without a cluster: what the preview cannot know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// Where a reported set came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Origin {
+    /// A manifest of the change.
+    Manifest,
+    /// A live set the change does not touch, whose plan changes with it.
+    Cluster,
 }
 
 /// Totals over all sets, in numbers.
@@ -124,6 +176,10 @@ pub struct AccountReport {
     pub unowned: usize,
     /// The sets planned against it.
     pub sets: Vec<String>,
+    /// The live sets of this account (`status.account`) that took part in the
+    /// plan besides the change's own: their owned numbers and intents are
+    /// theirs.
+    pub live_sets: Vec<String>,
 }
 
 /// One set's preview.
@@ -138,6 +194,12 @@ pub struct SetReport {
     pub file: String,
     /// Where its credentials came from.
     pub account: String,
+    /// `Manifest` or `Cluster`.
+    pub origin: Origin,
+    /// The cluster has this set now.
+    pub live: bool,
+    /// Planned as deleted (`--deleted`).
+    pub deleted: bool,
     /// The set's condition reason after this plan.
     pub reason: Reason,
     /// One line explaining `reason`.
@@ -256,8 +318,14 @@ pub struct NumberReport {
 /// One set's inputs and verdict, as [`Report::build`] needs them.
 #[derive(Debug, Clone, Copy)]
 pub struct PlannedSet<'a> {
-    /// The manifest it was read from.
+    /// The manifest it was read from (`""` for a set only in the cluster).
     pub file: &'a str,
+    /// `Manifest` or `Cluster`.
+    pub origin: Origin,
+    /// The cluster has this set now.
+    pub live: bool,
+    /// Planned as deleted.
+    pub deleted: bool,
     /// Where its credentials came from.
     pub account: &'a str,
     /// What the planner was given.
@@ -270,7 +338,12 @@ pub struct PlannedSet<'a> {
 
 impl Report {
     /// Builds the report; `sets` in any order.
-    pub fn build(accounts: Vec<AccountReport>, sets: &[PlannedSet<'_>]) -> Self {
+    pub fn build(
+        cluster: ClusterReport,
+        accounts: Vec<AccountReport>,
+        sets: &[PlannedSet<'_>],
+        notes: Vec<String>,
+    ) -> Self {
         let mut reports: Vec<SetReport> = sets.iter().map(set_report).collect();
         reports.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         let mut summary = Summary {
@@ -299,9 +372,11 @@ impl Report {
         Report {
             version: VERSION,
             changes,
+            cluster,
             summary,
             accounts,
             sets: reports,
+            notes,
         }
     }
 }
@@ -350,6 +425,9 @@ fn set_report(set: &PlannedSet<'_>) -> SetReport {
         name: plan.id.name.clone(),
         file: set.file.to_owned(),
         account: set.account.to_owned(),
+        origin: set.origin,
+        live: set.live,
+        deleted: set.deleted,
         reason: plan.reason,
         message: plan.message.clone(),
         hash: plan.hash.clone(),

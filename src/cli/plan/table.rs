@@ -2,6 +2,8 @@
 //! would happen to it, then each number's state, then a summary line.
 //!
 //! ```text
+//! cluster: context prod (https://10.0.0.1:6443): 12 live sets read
+//!
 //! telecom/support-lines (sets/support.yaml): Progressing: ...
 //!   buy         +18887293863  reserve+purchase into package 30744
 //!   buy         3 numbers     acquire by search (npa 888, sequential) into package 24188
@@ -15,12 +17,17 @@
 //!
 //! 1 set: 4 to buy, 1 to move, 0 to disconnect, 1 held, 1 to adopt, 1 conflict
 //! ```
+//!
+//! Without a cluster, the first line is a `warning:` that other sets are
+//! unknown and `adopt` may be wrong. A live set the change does not touch,
+//! shown because its plan changes, is headed `(cluster)`; a set planned as
+//! deleted `(...; deleted)`.
 
 use std::fmt::Write as _;
 
 use tollfree_plan::NumberState;
 
-use super::report::{ActionReport, Report, SetReport, Summary};
+use super::report::{ActionReport, Origin, Report, SetReport, Summary};
 use crate::crd::ActionKind;
 use crate::status::conditions::ConditionReason;
 
@@ -28,10 +35,14 @@ use crate::status::conditions::ConditionReason;
 const WORD: usize = 11;
 /// Width of the subject column (an E.164 number is 12 characters).
 const SUBJECT: usize = 12;
+/// Live sets without a recorded account named one per line; the rest are
+/// counted (the JSON lists them all).
+const MAX_UNPROVEN_LINES: usize = 5;
 
 /// Renders the whole report.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
+    render_cluster(&mut out, report);
     for set in &report.sets {
         render_set(&mut out, set);
         out.push('\n');
@@ -63,13 +74,62 @@ fn line(out: &mut String, word: &str, subject: &str, detail: &str) {
     let _ = writeln!(out, "  {word:<WORD$} {subject:<SUBJECT$}  {detail}");
 }
 
+/// What the preview knew of the cluster, and the notes; a blank line after.
+fn render_cluster(out: &mut String, report: &Report) {
+    let cluster = &report.cluster;
+    if let Some(warning) = &cluster.warning {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    if cluster.read {
+        let place = match (&cluster.context, &cluster.server) {
+            (Some(context), Some(server)) => format!("context {context} ({server})"),
+            (None, Some(server)) => server.clone(),
+            _ => "the cluster".to_owned(),
+        };
+        let scope = cluster
+            .namespace
+            .as_ref()
+            .map(|ns| format!(" in namespace {ns}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "cluster: {place}: {} read{scope}",
+            plural(cluster.live_sets, "live set", "live sets")
+        );
+        for id in cluster.unproven.iter().take(MAX_UNPROVEN_LINES) {
+            let _ = writeln!(
+                out,
+                "note: live set {id} records no account yet (its credentials were never \
+                 proven): not planned"
+            );
+        }
+        if cluster.unproven.len() > MAX_UNPROVEN_LINES {
+            let _ = writeln!(
+                out,
+                "note: and {} more live sets without a recorded account (-o json lists them)",
+                cluster.unproven.len() - MAX_UNPROVEN_LINES
+            );
+        }
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    if cluster.warning.is_some() || cluster.read || !report.notes.is_empty() {
+        out.push('\n');
+    }
+}
+
 fn render_set(out: &mut String, set: &SetReport) {
+    let source = match set.origin {
+        Origin::Manifest => set.file.clone(),
+        Origin::Cluster => "cluster".to_owned(),
+    };
+    let deleted = if set.deleted { "; deleted" } else { "" };
     let _ = writeln!(
         out,
-        "{}/{} ({}): {}: {}",
+        "{}/{} ({source}{deleted}): {}: {}",
         set.namespace,
         set.name,
-        set.file,
         ConditionReason::Plan(set.reason).as_str(),
         set.message
     );

@@ -12,7 +12,7 @@ use crate::params::Query;
 use crate::state::InventoryFilter;
 use crate::tamper::{self, Tampering};
 
-/// Page size when none is given (DESIGN.md §6).
+/// Page size when none is given (docs/architecture.md, vendor facts).
 const DEFAULT_PAGE_SIZE: u64 = 100;
 
 /// `label` / `label[]`, `like` (starts with), `packageID` / `packageID[]`,

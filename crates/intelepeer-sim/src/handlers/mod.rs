@@ -44,7 +44,7 @@ const MAX_PAGE_SIZE: u64 = 100;
 
 /// Where a page starts and how many records it holds, from `page` (from 1,
 /// default 1) and `pageSize` (default `default_size`; above 100 it is cut to
-/// 100 — the reference says nothing, DESIGN.md says "at most 100 per page").
+/// 100 — the reference says nothing, the operator relies on at most 100 per page).
 /// Zero or negative values are not valid integers here.
 pub(crate) fn paging(query: &Query, default_size: u64) -> Result<(usize, usize), ApiError> {
     let page = query.positive("page")?.unwrap_or(1);
