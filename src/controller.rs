@@ -14,7 +14,10 @@
 //!   a success, the vendor's `Retry-After` honoured; a trigger inside the
 //!   window with nothing a person changed waits it out).
 //! - The watch restarts quickly after an apiserver outage (backoff capped at
-//!   a few seconds), so new sets are seen within seconds of its return.
+//!   a few seconds, for the watch and for the controller's trigger stream
+//!   alike), so new sets are seen within seconds of its return; a routing
+//!   that failed because the apiserver was away is retried every few seconds,
+//!   outside the set's backoff.
 //! - `/readyz` reports ready once the store holds the initial listing; the
 //!   workers start planning once every set of it was routed once.
 //! - Graceful shutdown: when `shutdown` resolves, no new routing starts, the
@@ -37,6 +40,7 @@ use crate::context::Context;
 use crate::crd::TollFreeNumberSet;
 use crate::error::{Error, StartError};
 use crate::events::EventLog;
+use crate::logins::LoginError;
 use crate::router::{self, Router};
 
 /// Coalesces bursts of watch events for one set.
@@ -50,8 +54,11 @@ const READY_POLL: Duration = Duration::from_millis(250);
 const CONCURRENCY: u16 = 8;
 
 /// The longest pause between two attempts to restart the watch after the
-/// apiserver failed (the watcher's default waits up to minutes).
-const WATCH_RETRY_MAX: Duration = Duration::from_secs(5);
+/// apiserver failed (the watcher's default waits up to minutes). A return
+/// often costs two attempts (the first resumes from a resourceVersion the
+/// restarted apiserver answers 410 Expired, the second lists afresh), so this
+/// bounds how soon after its return sets are seen: about twice this.
+const WATCH_RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// Runs the controller until `shutdown` resolves, then drains and returns.
 pub async fn run(
@@ -68,7 +75,12 @@ pub async fn run(
         .backoff(WatchBackoff::default())
         .reflect(writer)
         .touched_objects();
-    let controller = Controller::for_stream(stream, reader.clone());
+    // The controller pauses its trigger stream after a watch error too (by
+    // default for up to minutes, which kept a set applied just before an
+    // apiserver outage waiting long after the apiserver was back): the
+    // same short backoff as the watch.
+    let controller =
+        Controller::for_stream(stream, reader.clone()).trigger_backoff(WatchBackoff::default());
 
     let (reroute_tx, mut reroute_rx) = tokio::sync::mpsc::unbounded_channel();
     let (routed_tx, routed_rx) = tokio::sync::watch::channel(false);
@@ -169,11 +181,29 @@ async fn route_set(obj: Arc<TollFreeNumberSet>, router: Arc<Router>) -> Result<A
     result
 }
 
-/// Backs off per set: 5 s doubling to 5 min; a vendor's `Retry-After` is honoured.
+/// Backs off per set: 5 s doubling to 5 min; a vendor's `Retry-After` is
+/// honoured. A failure of the apiserver itself (unreachable, 5xx, 429) says
+/// nothing about the set: it is retried every [`APISERVER_RETRY`], outside the
+/// set's backoff, so that the set is routed within seconds of the apiserver's
+/// return however long it was away.
 fn error_policy(obj: Arc<TollFreeNumberSet>, error: &Error, router: Arc<Router>) -> Action {
     let Ok(id) = crate::spec::set_id(&obj) else {
         return Action::await_change();
     };
+    if apiserver_away(error) {
+        router
+            .accounts
+            .env()
+            .metrics
+            .reconcile_error(&error.metric_label());
+        tracing::warn!(
+            set = %id,
+            error = %error.report(),
+            retry_in = ?APISERVER_RETRY,
+            "routing failed: the Kubernetes API is not available"
+        );
+        return Action::requeue(APISERVER_RETRY);
+    }
     let retry_after = match error.vendor_source() {
         Some(intelepeer::Error::RateLimited {
             retry_after: Some(after),
@@ -195,6 +225,27 @@ fn error_policy(obj: Arc<TollFreeNumberSet>, error: &Error, router: Arc<Router>)
     );
     Action::requeue(delay)
 }
+
+/// Whether a routing failure is the apiserver's, not the set's: it could not
+/// be reached, or answered 5xx or 429.
+fn apiserver_away(error: &Error) -> bool {
+    let source = match error {
+        Error::Kube { source, .. } | Error::Login(LoginError::SecretUnreadable { source, .. }) => {
+            source
+        }
+        _ => return false,
+    };
+    match source {
+        kube::Error::Api(status) => status.code >= 500 || status.code == 429,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// How soon a routing that failed because the apiserver was away is tried
+/// again (outside the set's backoff: one cheap request per set and interval
+/// while the apiserver is down).
+const APISERVER_RETRY: Duration = Duration::from_secs(2);
 
 /// The watch's retry delays after an apiserver failure: 500 ms doubling to
 /// [`WATCH_RETRY_MAX`], reset once the watch works again.
@@ -232,12 +283,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_failures_of_the_apiserver_itself_skip_the_set_backoff() {
+        let api = |code: u16| {
+            Error::kube(
+                "adding the finalizer",
+                kube::Error::Api(Box::new(kube::core::Status {
+                    code,
+                    ..kube::core::Status::default()
+                })),
+            )
+        };
+        assert!(apiserver_away(&api(503)));
+        assert!(apiserver_away(&api(429)));
+        assert!(!apiserver_away(&api(409)));
+        assert!(!apiserver_away(&api(403)));
+        let refused = Error::kube(
+            "adding the finalizer",
+            kube::Error::Service("tcp connect error: Connection refused".into()),
+        );
+        assert!(apiserver_away(&refused));
+        let unreadable = Error::Login(LoginError::SecretUnreadable {
+            secret: crate::logins::SecretRef {
+                namespace: "ns".into(),
+                name: "acct".into(),
+            },
+            source: kube::Error::Service("connection reset".into()),
+        });
+        assert!(apiserver_away(&unreadable));
+        let missing = Error::Login(LoginError::SecretNotFound {
+            secret: crate::logins::SecretRef {
+                namespace: "ns".into(),
+                name: "acct".into(),
+            },
+        });
+        assert!(!apiserver_away(&missing));
+    }
+
+    #[test]
     fn the_watch_retries_within_seconds_of_an_apiserver_outage() {
         let mut b = WatchBackoff::default();
         let delays: Vec<u64> = (0..6)
             .map(|_| b.next().map_or(0, |d| d.as_millis() as u64))
             .collect();
-        assert_eq!(delays, [500, 1000, 2000, 4000, 5000, 5000]);
+        assert_eq!(delays, [500, 1000, 2000, 2000, 2000, 2000]);
         kube::runtime::utils::Backoff::reset(&mut b);
         assert_eq!(b.next(), Some(Duration::from_millis(500)));
     }

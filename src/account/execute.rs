@@ -367,6 +367,39 @@ pub fn pick(found: &[E164], count: u32, sequential: bool, claimed: &BTreeSet<E16
         .collect()
 }
 
+/// The calls a first Purchase batch is sent in: the parts whose reservation
+/// the vendor answered in one call (in batch order), then each part whose
+/// reservation has no recorded answer (`unanswered(set, reservation)`) in a
+/// call of its own. A batch of one part, or a re-sent purchase, is one call.
+pub fn split_unanswered(
+    batch: &Batch,
+    unanswered: impl Fn(&SetId, &ReservationId) -> bool,
+) -> Vec<Batch> {
+    let lone = |part: &BatchPart| match &part.action {
+        Action::Purchase {
+            reservation_id,
+            retry: false,
+            ..
+        } => unanswered(&part.set, reservation_id),
+        _ => false,
+    };
+    if batch.parts.len() < 2 || !batch.parts.iter().any(lone) {
+        return vec![batch.clone()];
+    }
+    let with = |parts: Vec<BatchPart>| Batch {
+        parts,
+        ..batch.clone()
+    };
+    let (alone, merged): (Vec<BatchPart>, Vec<BatchPart>) =
+        batch.parts.iter().cloned().partition(|p| lone(p));
+    let mut calls = Vec::new();
+    if !merged.is_empty() {
+        calls.push(with(merged));
+    }
+    calls.extend(alone.into_iter().map(|p| with(vec![p])));
+    calls
+}
+
 /// An intent the vendor has not answered yet: no reservation, reference or order.
 pub fn new_intent(
     kind: IntentKind,
@@ -468,7 +501,7 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
     pub async fn run(mut self, batches: &[Batch]) -> Executed {
         for batch in batches {
             let step = match batch.kind {
-                BatchKind::Purchase => self.purchase(batch).await,
+                BatchKind::Purchase => self.purchases(batch).await,
                 BatchKind::Move => self.change_package(batch).await,
                 BatchKind::Disconnect => self.disconnect(batch).await,
                 BatchKind::Reserve => self.reserve_part(batch).await,
@@ -560,7 +593,29 @@ impl<'a, V: Vendor, L: IntentLog> Executor<'a, V, L> {
         }
     }
 
-    /// A Purchase batch: the first purchase of one or more recorded
+    /// A Purchase batch, as one call or several: a reservation whose answer
+    /// was never recorded (its reserve call may never have reached the
+    /// vendor: a crash right after the write-ahead) is purchased in a call of
+    /// its own. Merged with others, its refusal would refuse them all — the
+    /// vendor buys a purchase all or nothing — and each would then wait for
+    /// a proof that its own live reservation blocks until it lapses.
+    async fn purchases(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
+        for call in split_unanswered(batch, |set, rid| {
+            self.find(set, |i| {
+                i.kind == IntentKind::Reserve && i.reservation_id.as_ref() == Some(rid)
+            })
+            .is_some_and(|k| {
+                self.out.runs[set].memory.intents[k]
+                    .reserved_until
+                    .is_none()
+            })
+        }) {
+            self.purchase(&call).await?;
+        }
+        Ok(())
+    }
+
+    /// One purchase call: the first purchase of one or more recorded
     /// reservations (merged across sets), or one re-sent purchase.
     async fn purchase(&mut self, batch: &Batch) -> Result<(), ExecuteError> {
         let retry = batch
@@ -1145,6 +1200,7 @@ mod tests {
 
     const NOW: &str = "2026-03-01T12:00:00Z";
 
+    /// A reservation the vendor answered (its expiry recorded).
     fn reserve_intent(id: &str, numbers: &[&str], package: u64) -> Intent {
         let mut i = new_intent(
             IntentKind::Reserve,
@@ -1153,7 +1209,16 @@ mod tests {
             ts(NOW),
         );
         i.reservation_id = Some(rid(id));
+        i.reserved_until = Some(ts("2026-03-01T12:30:00Z"));
         i
+    }
+
+    /// A Reserve intent written ahead whose answer was never recorded.
+    fn unanswered_reserve_intent(id: &str, numbers: &[&str], package: u64) -> Intent {
+        Intent {
+            reserved_until: None,
+            ..reserve_intent(id, numbers, package)
+        }
     }
 
     fn memory(intents: Vec<Intent>) -> Memory {
@@ -1258,6 +1323,56 @@ mod tests {
             assert_eq!(intent.reference_id.as_deref(), Some(reference.as_str()));
             assert!(matches!(out.runs[set].done[..], [Done::Purchased { .. }]));
         }
+    }
+
+    #[tokio::test]
+    async fn a_reservation_without_a_recorded_answer_is_purchased_in_a_call_of_its_own() {
+        // Killed between the write-ahead of b's reservation and its call: the
+        // vendor never made R2. Merged, its refusal would refuse R1 too.
+        let (a, b, c) = (set_id("t", "a"), set_id("t", "b"), set_id("t", "c"));
+        let vendor = Script::answering(vec![Ok(()), Err(intelepeer::Error::NotAvailable)]);
+        let out = run(
+            &vendor,
+            &mut Log::default(),
+            vec![
+                (
+                    a.clone(),
+                    memory(vec![reserve_intent("R1", &["+18005550100"], 1)]),
+                ),
+                (
+                    b.clone(),
+                    memory(vec![unanswered_reserve_intent("R2", &["+18005550101"], 1)]),
+                ),
+                (
+                    c.clone(),
+                    memory(vec![reserve_intent("R3", &["+18005550102"], 1)]),
+                ),
+            ],
+            &[batch(
+                BatchKind::Purchase,
+                vec![
+                    (a.clone(), purchase(1, "R1", &["+18005550100"], false)),
+                    (b.clone(), purchase(1, "R2", &["+18005550101"], false)),
+                    (c.clone(), purchase(1, "R3", &["+18005550102"], false)),
+                ],
+            )],
+        )
+        .await;
+        let calls: Vec<Vec<ReservationId>> = vendor
+            .calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Purchase(ids, _) => Some(ids),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls, vec![vec![rid("R1"), rid("R3")], vec![rid("R2")]]);
+        for set in [&a, &c] {
+            assert_eq!(out.runs[set].memory.intents[0].order_id, Some(OrderId(800)));
+        }
+        // Alone, on its first attempt: the refusal proves nothing was bought.
+        assert!(out.runs[&b].memory.intents.is_empty());
+        assert_eq!(out.runs[&b].refusals[0].kind, RefusalKind::ReservationLost);
     }
 
     #[tokio::test]
@@ -1579,5 +1694,80 @@ mod tests {
         .await;
         assert_eq!(out.runs[&a].refusals[0].kind, RefusalKind::PoolExhausted);
         assert!(out.runs[&a].memory.intents.is_empty());
+    }
+}
+
+/// The split of a Purchase batch around reservations without a recorded answer.
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+    use crate::fixtures::{n, pkg, rid, set_id};
+
+    fn part(set: &str, reservation: &str) -> BatchPart {
+        BatchPart {
+            set: set_id("ns", set),
+            action: Action::Purchase {
+                package: pkg(1),
+                reservation_id: rid(reservation),
+                numbers: vec![n("+18005550100")],
+                retry: false,
+            },
+        }
+    }
+
+    fn batch(parts: Vec<BatchPart>) -> Batch {
+        Batch {
+            kind: BatchKind::Purchase,
+            options: tollfree_plan::OrderOptions {
+                service_area: 4,
+                my_resp_org: false,
+                email: None,
+                notes: None,
+            },
+            parts,
+        }
+    }
+
+    fn reservations(calls: &[Batch]) -> Vec<Vec<String>> {
+        calls
+            .iter()
+            .map(|b| {
+                b.parts
+                    .iter()
+                    .filter_map(|p| match &p.action {
+                        Action::Purchase { reservation_id, .. } => Some(reservation_id.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_reservation_without_a_recorded_answer_is_purchased_alone() {
+        let ids = ["A", "B", "C", "D"].map(|r| rid(r).to_string());
+        let merged = batch(vec![
+            part("a", &ids[0]),
+            part("b", &ids[1]),
+            part("c", &ids[2]),
+            part("d", &ids[3]),
+        ]);
+        let unanswered =
+            |_: &SetId, r: &ReservationId| r.to_string() == ids[1] || r.to_string() == ids[3];
+        assert_eq!(
+            reservations(&split_unanswered(&merged, unanswered)),
+            vec![
+                vec![ids[0].clone(), ids[2].clone()],
+                vec![ids[1].clone()],
+                vec![ids[3].clone()]
+            ]
+        );
+        // Every reservation answered, or a single one: one call.
+        assert_eq!(
+            split_unanswered(&merged, |_: &SetId, _: &ReservationId| false),
+            vec![merged.clone()]
+        );
+        let single = batch(vec![part("b", &ids[1])]);
+        assert_eq!(split_unanswered(&single, unanswered), vec![single.clone()]);
     }
 }

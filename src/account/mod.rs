@@ -566,7 +566,8 @@ impl Worker {
                 set.memory = run.memory.clone();
             }
         }
-        let plan = tollfree_plan::plan(&input);
+        let mut plan = tollfree_plan::plan(&input);
+        carry_settled(&planned.plan, &mut plan);
         let second_plans: Vec<SetPlan> = plan
             .sets
             .iter()
@@ -920,6 +921,24 @@ fn unverified(plan: &tollfree_plan::Plan) -> Needs {
     needs
 }
 
+/// The second round's plan starts from the memories the first plan resolved:
+/// the orders the first plan saw settle are only in the first plan. They go
+/// into the second, ahead of its own, so that status records them — an
+/// order whose answer was lost is known only from its settlement (found by
+/// the crash loop of `tests/e2e_hostile.rs`: a purchase that settled in a
+/// pass that also reserved for another set never reached `status.orders`).
+fn carry_settled(first: &tollfree_plan::Plan, second: &mut tollfree_plan::Plan) {
+    for set in &mut second.sets {
+        if let Some(earlier) = first.sets.iter().find(|p| p.id == set.id)
+            && !earlier.settled.is_empty()
+        {
+            let mut settled = earlier.settled.clone();
+            settled.append(&mut set.settled);
+            set.settled = settled;
+        }
+    }
+}
+
 /// The second round's runs on top of the first's.
 fn merge_runs(mut first: Executed, second: Executed) -> Executed {
     for (id, run) in second.runs {
@@ -933,4 +952,55 @@ fn merge_runs(mut first: Executed, second: Executed) -> Executed {
     first.disproved |= second.disproved;
     first.stopped = second.stopped;
     first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{busy_plan, n, set_id};
+
+    fn plan_of(sets: Vec<SetPlan>) -> tollfree_plan::Plan {
+        tollfree_plan::Plan {
+            sets,
+            unowned: 0,
+            trusted_count: None,
+        }
+    }
+
+    fn set_plan(name: &str, settled: Vec<tollfree_plan::Settled>) -> SetPlan {
+        SetPlan {
+            id: set_id("ns", name),
+            settled,
+            ..busy_plan()
+        }
+    }
+
+    fn settled(order: u64) -> tollfree_plan::Settled {
+        tollfree_plan::Settled {
+            kind: IntentKind::Purchase,
+            numbers: vec![n("+18005550100")],
+            package: None,
+            order_id: Some(intelepeer::OrderId(order)),
+            reference_id: None,
+            started: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_second_round_keeps_what_the_first_plan_saw_settle() {
+        let first = plan_of(vec![set_plan("a", vec![settled(1)]), set_plan("b", vec![])]);
+        let mut second = plan_of(vec![
+            set_plan("a", vec![settled(2)]),
+            set_plan("b", vec![settled(3)]),
+        ]);
+        carry_settled(&first, &mut second);
+        let orders = |p: &SetPlan| -> Vec<u64> {
+            p.settled
+                .iter()
+                .filter_map(|s| s.order_id.map(|o| o.0))
+                .collect()
+        };
+        assert_eq!(orders(&second.sets[0]), vec![1, 2]);
+        assert_eq!(orders(&second.sets[1]), vec![3]);
+    }
 }

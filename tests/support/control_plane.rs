@@ -35,20 +35,38 @@ impl ControlPlane {
     /// Blocking: the first call can take a while (tens of seconds, minutes if
     /// the binaries still have to be built).
     pub fn shared() -> &'static ControlPlane {
-        match SHARED.get_or_init(ControlPlane::start) {
+        match SHARED.get_or_init(|| ControlPlane::start("")) {
             Ok(cp) => cp,
             Err(e) => panic!("the test control plane is not available:\n{e}"),
         }
     }
 
-    fn start() -> Result<ControlPlane, String> {
+    /// A control plane of its own for one test (blocking, tens of seconds):
+    /// for a test that stops and restarts the apiserver
+    /// ([`ControlPlane::stop`], [`ControlPlane::restart`]), or that runs an
+    /// operator watching every namespace, which must not see other tests'
+    /// sets. Like the shared one, it lives until the test binary exits
+    /// (its watchdog stops it then); `label` names its directory.
+    pub fn dedicated(label: &str) -> &'static ControlPlane {
+        match ControlPlane::start(label) {
+            Ok(cp) => Box::leak(Box::new(cp)),
+            Err(e) => panic!("a dedicated test control plane is not available:\n{e}"),
+        }
+    }
+
+    fn start(label: &str) -> Result<ControlPlane, String> {
         let binary = std::env::current_exe()
             .ok()
             .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "tests".to_owned());
         // Test binaries are named `<test>-<hash>`; the short name is enough.
         let short = binary.split('-').next().unwrap_or("tests").to_owned();
-        let dir = std::env::temp_dir().join(format!("tf-e2e-{short}-{}", random_suffix()));
+        let label = if label.is_empty() {
+            String::new()
+        } else {
+            format!("-{label}")
+        };
+        let dir = std::env::temp_dir().join(format!("tf-e2e-{short}{label}-{}", random_suffix()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let script = repo_path("hack/control-plane.sh");
         let keep = std::env::var_os("TOLLFREE_E2E_KEEP").is_some_and(|v| !v.is_empty());
@@ -137,6 +155,60 @@ impl ControlPlane {
         Err(format!(
             "the CRD is Established but `kubectl get tfns` fails: {last}"
         ))
+    }
+
+    /// Stops etcd and the apiserver (an outage: clients see connection
+    /// refused); their data, ports and credentials stay for
+    /// [`ControlPlane::restart`]. Blocking; returns once both have exited.
+    pub fn stop(&self) {
+        self.script("stop");
+    }
+
+    /// SIGKILLs the apiserver (a crashed apiserver: connections cut at once,
+    /// no graceful shutdown, which takes seconds); etcd keeps running.
+    /// Blocking; returns once the process is gone. [`ControlPlane::restart`]
+    /// brings it back.
+    pub fn kill_apiserver(&self) {
+        let pid_file = self.dir.join("kube-apiserver.pid");
+        let pid = std::fs::read_to_string(&pid_file)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", pid_file.display()));
+        let pid = pid.trim();
+        let status = Command::new("kill")
+            .args(["-KILL", pid])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -KILL {pid} failed");
+        wait_until(Duration::from_secs(10), "the apiserver to exit", || {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Gone, or a zombie waiting to be reaped.
+            (state.is_empty() || state.contains(") Z ")).then_some(())
+        });
+    }
+
+    /// Starts etcd and the apiserver again after [`ControlPlane::stop`] or
+    /// [`ControlPlane::kill_apiserver`], on the same ports with the same data
+    /// and credentials; returns once the apiserver is ready (blocking,
+    /// seconds).
+    pub fn restart(&self) {
+        self.script("start");
+    }
+
+    fn script(&self, command: &str) {
+        let script = repo_path("hack/control-plane.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(command)
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} {command} {}: {}",
+            script.display(),
+            self.dir.display(),
+            describe(&out)
+        );
     }
 
     /// The directory holding the control plane's state, logs and credentials.
@@ -321,12 +393,18 @@ fn spawn_watchdog(script: &Path, dir: &Path) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct TestNs {
     name: String,
+    cp: &'static ControlPlane,
 }
 
 impl TestNs {
     /// Creates the namespace (blocking).
     pub fn create() -> TestNs {
-        let cp = ControlPlane::shared();
+        TestNs::create_on(ControlPlane::shared())
+    }
+
+    /// Creates the namespace on control plane `cp` (e.g. a
+    /// [`ControlPlane::dedicated`] one).
+    pub fn create_on(cp: &'static ControlPlane) -> TestNs {
         let name = format!("tf-e2e-{}", random_suffix());
         // libtest names each test's thread after the test.
         let test = std::thread::current()
@@ -344,7 +422,12 @@ impl TestNs {
             "creating namespace {name}: {}",
             describe(&out)
         );
-        TestNs { name }
+        TestNs { name, cp }
+    }
+
+    /// The control plane it lives on.
+    pub fn control_plane(&self) -> &'static ControlPlane {
+        self.cp
     }
 
     /// The namespace's name.
@@ -355,12 +438,12 @@ impl TestNs {
     /// `kubectl apply -f -` of `yaml` in this namespace; asserts success.
     #[track_caller]
     pub fn apply(&self, yaml: &str) -> String {
-        ControlPlane::shared().apply_yaml(&self.name, yaml)
+        self.cp.apply_yaml(&self.name, yaml)
     }
 
     /// `kubectl apply -f -` of `yaml` in this namespace, whatever the outcome.
     pub fn try_apply(&self, yaml: &str) -> Output {
-        ControlPlane::shared().try_apply_yaml(&self.name, yaml)
+        self.cp.try_apply_yaml(&self.name, yaml)
     }
 
     /// Creates the IntelePeer account Secret `name` with the simulator's

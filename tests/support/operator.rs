@@ -21,15 +21,33 @@ pub struct OperatorBuilder {
     intelepeer_url: String,
     namespace: Option<String>,
     kubeconfig: Option<PathBuf>,
+    control_plane: Option<&'static ControlPlane>,
     args: Vec<String>,
     envs: Vec<(String, String)>,
 }
 
 impl OperatorBuilder {
+    /// Run against control plane `cp` (its admin kubeconfig, unless
+    /// [`OperatorBuilder::kubeconfig`] says otherwise; the log goes to its
+    /// directory) instead of the binary's shared one.
+    pub fn control_plane(mut self, cp: &'static ControlPlane) -> Self {
+        self.control_plane = Some(cp);
+        self
+    }
+
     /// Only reconcile sets in `namespace` (`--namespace`). Without it, the
     /// operator watches every namespace — and sees other tests' sets.
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.namespace = Some(namespace.to_owned());
+        self
+    }
+
+    /// Reconcile sets in every namespace (no `--namespace`; undoes
+    /// [`OperatorBuilder::namespace`]). Only on a control plane where no other
+    /// test's sets live (a [`ControlPlane::dedicated`] one, or a binary whose
+    /// tests run one at a time and clean up).
+    pub fn all_namespaces(mut self) -> Self {
+        self.namespace = None;
         self
     }
 
@@ -56,7 +74,7 @@ impl OperatorBuilder {
     /// --metrics-addr 127.0.0.1:<free port> ARGS`, with stdout and stderr going to
     /// a log file in the control plane's directory.
     pub fn start(self) -> Operator {
-        let cp = ControlPlane::shared();
+        let cp = self.control_plane.unwrap_or_else(ControlPlane::shared);
         let metrics_addr = free_loopback_addr();
         let log_dir = cp.dir().join("operators");
         std::fs::create_dir_all(&log_dir).expect("creating the operator log directory");
@@ -142,6 +160,7 @@ impl Operator {
             intelepeer_url: intelepeer_url.to_owned(),
             namespace: None,
             kubeconfig: None,
+            control_plane: None,
             args: Vec::new(),
             envs: Vec::new(),
         }
@@ -167,6 +186,17 @@ impl Operator {
     /// `http://127.0.0.1:<port>`.
     pub fn metrics_url(&self) -> String {
         format!("http://{}", self.metrics_addr)
+    }
+
+    /// The process's peak resident memory so far (`VmHWM` of
+    /// `/proc/<pid>/status`), in KiB; `None` once it has exited.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        proc_status_kib(self.pid(), "VmHWM")
+    }
+
+    /// The process's resident memory now (`VmRSS`), in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        proc_status_kib(self.pid(), "VmRSS")
     }
 
     /// The log file (stdout and stderr).
@@ -274,6 +304,14 @@ impl Drop for Operator {
             );
         }
     }
+}
+
+/// A field of `/proc/<pid>/status` in KiB (`VmHWM`, `VmRSS`), if the process lives.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// A loopback address with a port that was free a moment ago.

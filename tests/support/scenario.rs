@@ -17,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::Value;
 use tollfree_operator::crd::{NumberEntry, NumberState, TollFreeNumberSet};
 
-use super::{ControlPlane, Operator, TestNs, TestSim, describe};
+use super::{ControlPlane, Operator, OperatorBuilder, TestNs, TestSim, describe};
 
 /// The account Secret every scenario's sets reference.
 pub const ACCOUNT_SECRET: &str = "intelepeer-account";
@@ -75,27 +75,53 @@ impl Scenario {
 
     /// A namespace and a simulator with `config`; no Secret, no operator yet.
     pub fn without_operator(config: SimConfig) -> Scenario {
+        Scenario::without_operator_on(ControlPlane::shared(), config)
+    }
+
+    /// Like [`Scenario::without_operator`], on control plane `cp` (e.g. a
+    /// [`ControlPlane::dedicated`] one): the namespace, every `kubectl` and
+    /// the operator use it.
+    pub fn without_operator_on(cp: &'static ControlPlane, config: SimConfig) -> Scenario {
         Scenario {
             operator: None,
             sim: TestSim::with_config(config),
-            ns: TestNs::create(),
+            ns: TestNs::create_on(cp),
         }
     }
 
     /// Starts the operator: `--namespace` this namespace, `--resync-interval`
     /// [`RESYNC`]. A previous operator must have been stopped.
     pub fn start_operator(&mut self) {
+        self.start_operator_with(|b| b);
+    }
+
+    /// Starts the operator as [`Scenario::start_operator`] does, with the
+    /// builder changed by `customize` first (extra arguments come after the
+    /// defaults, so a second `--resync-interval` wins).
+    pub fn start_operator_with(
+        &mut self,
+        customize: impl FnOnce(OperatorBuilder) -> OperatorBuilder,
+    ) {
         assert!(
             self.operator.is_none(),
             "an operator is already running in this scenario"
         );
-        self.operator = Some(
-            Operator::builder(self.sim.url())
-                .namespace(self.ns.name())
-                .arg("--resync-interval")
-                .arg(&format!("{}s", RESYNC.as_secs()))
-                .start(),
-        );
+        let builder = Operator::builder(self.sim.url())
+            .control_plane(self.cp())
+            .namespace(self.ns.name())
+            .arg("--resync-interval")
+            .arg(&format!("{}s", RESYNC.as_secs()));
+        self.operator = Some(customize(builder).start());
+    }
+
+    /// The control plane the scenario runs on.
+    pub fn cp(&self) -> &'static ControlPlane {
+        self.ns.control_plane()
+    }
+
+    /// Whether the operator is running (started and not killed).
+    pub fn has_operator(&self) -> bool {
+        self.operator.is_some()
     }
 
     /// SIGKILLs the operator, like a crashed pod, and prints its log.
@@ -108,6 +134,15 @@ impl Scenario {
                 op.logs()
             );
         }
+    }
+
+    /// SIGKILLs the operator without printing its log (a crash loop kills
+    /// it dozens of times); returns where the log is.
+    pub fn kill_operator_silently(&mut self) -> Option<std::path::PathBuf> {
+        self.operator.take().map(|mut op| {
+            op.kill();
+            op.log_path().to_owned()
+        })
     }
 
     /// The running operator.
@@ -146,13 +181,13 @@ impl Scenario {
     pub fn kubectl(&self, args: &[&str]) -> String {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--namespace", self.ns.name()]);
-        ControlPlane::shared().kubectl_ok(&all)
+        self.cp().kubectl_ok(&all)
     }
 
     /// The set as `kubectl get tfns NAME -o json` shows it, or `None` if it
     /// does not exist.
     pub fn try_set(&self, name: &str) -> Option<TollFreeNumberSet> {
-        let out = ControlPlane::shared().kubectl(&[
+        let out = self.cp().kubectl(&[
             "get",
             "tfns",
             name,
@@ -295,7 +330,7 @@ impl Scenario {
 
     /// What a failing scenario prints: the set, its Events, the vendor's side.
     pub fn evidence(&self, name: &str) -> String {
-        let cp = ControlPlane::shared();
+        let cp = self.cp();
         let yaml = cp.kubectl(&[
             "get",
             "tfns",

@@ -5,8 +5,8 @@
 //! |------------|-------------------------------------------------|---------------------------------------------|
 //! | Reserve    | never: it is purchased or dropped               | dropped when expired, malformed, or a number is already in the account; else purchasable |
 //! | Purchase   | per number, when it appears in the inventory; or dropped when a reservation proving it unbought succeeds | `Purchasing`; re-sent as the same purchase when [`purchase_retry_due`]; once refused or lapsed, proven unbought by a fresh reservation ([`proof_due`]); after [`SETTLE_WINDOW`] `OrderUnconfirmed`, never re-bought |
-//! | Move       | per number, when it shows in the target package (or left a trusted listing) | `Moving`; after [`SETTLE_WINDOW`] dropped and re-planned |
-//! | Disconnect | per number, when it left a trusted listing      | `Disconnecting`; never re-sent              |
+//! | Move       | per number, when it shows in the target package (or left a trusted listing) | `Moving`; without an order ID and every number still where it was after [`ORDER_RETRY_DELAY`], dropped and re-planned ([`order_given_up`]); after [`SETTLE_WINDOW`] dropped and re-planned |
+//! | Disconnect | per number, when it left a trusted listing      | `Disconnecting`; an answered one is never re-sent; without an order ID and every number still listed after [`ORDER_RETRY_DELAY`], dropped and re-planned ([`order_given_up`]) |
 //!
 //! Dropping a Reserve intent is always safe: the executor turns it into a
 //! Purchase intent before it sends any order, so a Reserve intent means no
@@ -28,6 +28,16 @@
 //! stays until the inventory shows the numbers (or a person decides after
 //! [`SETTLE_WINDOW`]). No crash point costs an hour when nothing was bought.
 //!
+//! A Move or Disconnect intent without an order ID whose numbers a trusted
+//! listing still shows unchanged [`ORDER_RETRY_DELAY`] later was never acted
+//! on as far as the account can tell: the call may never have left (a crash
+//! right after the write-ahead), or its answer was lost while the vendor's
+//! order is still pending. Kept, it would stall the set — a disconnect
+//! forever. Given up, its numbers are planned again through the gate; the
+//! vendor arbitrates a second disconnect ("already pending disconnect"), and
+//! a second move of numbers already moving is refused as a conflicting order
+//! or is harmless.
+//!
 //! Every intent the inventory settles is reported ([`Settled`]), with the
 //! order ID from the answer or, for a purchase whose answer was lost, from the
 //! listing, so that status keeps every order.
@@ -39,7 +49,8 @@ use jiff::Timestamp;
 
 use crate::model::{Intent, IntentKind, Settled};
 use crate::{
-    Ctx, PROOF_INTERVAL, PURCHASE_RETRY_DELAY, RESERVATION_FALLBACK, SETTLE_WINDOW, after,
+    Ctx, ORDER_RETRY_DELAY, PROOF_INTERVAL, PURCHASE_RETRY_DELAY, RESERVATION_FALLBACK,
+    SETTLE_WINDOW, after,
 };
 
 /// A purchased number that showed up in the inventory.
@@ -149,6 +160,29 @@ pub fn proof_due(intent: &Intent, ctx: &Ctx<'_>) -> Option<Timestamp> {
     (ctx.now >= after(since, interval)).then_some(since)
 }
 
+/// Whether a Move or Disconnect intent is given up (see the module
+/// documentation): no order ID was recorded, it was written at least
+/// [`ORDER_RETRY_DELAY`] ago, the listing is trusted, and every one of its
+/// numbers is still in the account — for a move, none in the target package
+/// yet. One number that moved or left shows the order happened: the intent
+/// stays and resolves number by number.
+pub fn order_given_up(intent: &Intent, ctx: &Ctx<'_>) -> bool {
+    let inv = &ctx.inventory.numbers;
+    let unmoved = match intent.kind {
+        IntentKind::Move => intent.numbers.iter().all(|n| {
+            inv.get(n)
+                .is_some_and(|o| intent.package.is_none_or(|p| o.package != p))
+        }),
+        IntentKind::Disconnect => intent.numbers.iter().all(|n| inv.contains_key(n)),
+        IntentKind::Reserve | IntentKind::Purchase => false,
+    };
+    unmoved
+        && intent.order_id.is_none()
+        && !intent.numbers.is_empty()
+        && ctx.now >= after(intent.started, ORDER_RETRY_DELAY)
+        && ctx.trusted()
+}
+
 /// The order ID of purchased numbers whose answer was lost: the listing's
 /// `orderID`, when every one of them carries the same.
 fn listed_order(numbers: &[E164], ctx: &Ctx<'_>) -> Option<intelepeer::OrderId> {
@@ -216,7 +250,7 @@ pub fn resolve(intents: &[Intent], ctx: &Ctx<'_>) -> Flight {
                 let Some(target) = intent.package else {
                     continue;
                 };
-                if ctx.now >= after(intent.started, SETTLE_WINDOW) {
+                if ctx.now >= after(intent.started, SETTLE_WINDOW) || order_given_up(&intent, ctx) {
                     continue;
                 }
                 let mut arrived = Vec::new();
@@ -235,6 +269,9 @@ pub fn resolve(intents: &[Intent], ctx: &Ctx<'_>) -> Flight {
                 }
             }
             IntentKind::Disconnect => {
+                if order_given_up(&intent, ctx) {
+                    continue;
+                }
                 if ctx.trusted() {
                     let mut left = Vec::new();
                     intent.numbers.retain(|n| {

@@ -83,6 +83,20 @@ pub const SETTLE_WINDOW: SignedDuration = SignedDuration::from_hours(1);
 /// or the inventory shows them bought.
 pub const PURCHASE_RETRY_DELAY: SignedDuration = SignedDuration::from_secs(15);
 
+/// How long after a move or a disconnect was written ahead, without an order
+/// ID recorded, its intent is given up when a trusted listing still shows
+/// every one of its numbers where they were: the call never reached the
+/// vendor (a crash between the write-ahead and the call) or its answer was
+/// lost. The numbers are then planned afresh, through the gate (policy, grace
+/// period, budget): a move sent again is harmless, and a disconnect that did
+/// reach the vendor is refused "already pending disconnect" (the new intent
+/// then waits for the listing, and is given up again after this delay while
+/// the vendor's order is still pending). Like [`PURCHASE_RETRY_DELAY`]: long
+/// enough for an answered order to have been recorded, short enough that a
+/// crash costs seconds — not [`SETTLE_WINDOW`] for a move, not forever for a
+/// disconnect.
+pub const ORDER_RETRY_DELAY: SignedDuration = SignedDuration::from_secs(15);
+
 /// How long after a purchase was refused (or a reservation proving it
 /// unbought was refused) the planner asks again for a reservation of its
 /// numbers to prove them unbought ([`Intent::refused`]). Each attempt is one

@@ -877,6 +877,77 @@ fn disconnect_in_flight_is_never_sent_again() {
 }
 
 #[test]
+fn an_unanswered_disconnect_still_listed_is_given_up_and_planned_again() {
+    assert_eq!(ORDER_RETRY_DELAY, jiff::SignedDuration::from_secs(15));
+    // Written ahead, then the operator died before the call (or the answer
+    // was lost): no order ID, and the number is still in the account.
+    let stalled = |at_secs: i64, mode: Mode| {
+        World::new().at_secs(at_secs).has(B, 1).with(
+            set("s", 1).owns(B, 1).disconnect(mode).intent(order_intent(
+                IntentKind::Disconnect,
+                None,
+                &[B],
+                0,
+                None,
+            )),
+        )
+    };
+    // Within the delay: still waited for.
+    let s = stalled(14, Mode::Auto).plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(line(&s, B).state, NumberState::Disconnecting);
+    // After it: given up and planned afresh — through the gate.
+    let s = stalled(15, Mode::Auto).plan_of("s");
+    assert_eq!(s.actions, vec![Action::Disconnect { numbers: ns(&[B]) }]);
+    assert!(s.memory.intents.is_empty(), "{:?}", s.memory.intents);
+    let s = stalled(15, Mode::Deny).plan_of("s");
+    assert!(
+        disconnected(&s).is_empty(),
+        "policy applies again: {:?}",
+        s.actions
+    );
+    // Not on a listing that cannot vouch for it.
+    let s = stalled(15, Mode::Auto).incomplete().plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(s.memory.intents.len(), 1);
+    // Answered: never sent again, however long it takes.
+    let answered = World::new().at(30).has(B, 1).with(
+        set("s", 1)
+            .owns(B, 1)
+            .disconnect(Mode::Auto)
+            .intent(order_intent(IntentKind::Disconnect, None, &[B], 0, Some(9))),
+    );
+    assert!(answered.plan_of("s").actions.is_empty());
+}
+
+#[test]
+fn an_unanswered_move_still_in_its_old_package_is_given_up_and_sent_again() {
+    let world = |at_secs: i64, listed: u64| {
+        World::new().at_secs(at_secs).has(A, listed).with(
+            set("s", 1)
+                .declare(30744, &[A])
+                .owns(A, 30744)
+                .intent(order_intent(IntentKind::Move, Some(30744), &[A], 0, None)),
+        )
+    };
+    let s = world(14, 24188).plan_of("s");
+    assert!(s.actions.is_empty());
+    assert_eq!(line(&s, A).state, NumberState::Moving);
+    let s = world(15, 24188).plan_of("s");
+    assert_eq!(
+        s.actions,
+        vec![Action::Move {
+            package: pkg(30744),
+            numbers: ns(&[A])
+        }]
+    );
+    // Arrived meanwhile: resolved, nothing sent.
+    let s = world(15, 30744).plan_of("s");
+    assert!(s.actions.is_empty() && s.memory.intents.is_empty());
+    assert_eq!(s.reason, Reason::Converged);
+}
+
+#[test]
 fn disconnect_resolves_when_the_number_leaves_the_account() {
     let world = World::new()
         .at(10)
