@@ -6,7 +6,8 @@
 //! 1. a set being deleted that may not disconnect (`policy.disconnect: Deny`,
 //!    or suspended) is released at once — its finalizer removed, its numbers
 //!    retained, no vendor call (deletion rule);
-//! 2. a set without the finalizer `tollfree.dev/cleanup` gets it first;
+//! 2. a set without the finalizer `tollfree.dev/cleanup` gets it first (and
+//!    routing goes on with the patched set, in the same pass);
 //! 3. its Secret (the set's own namespace, one `get`) is read and its
 //!    credentials proven with the vendor ([`crate::logins`]);
 //! 4. proven: the set joins the worker of that login's account, which plans
@@ -89,6 +90,8 @@ pub async fn route(router: &Router, obj: &TollFreeNumberSet) -> Result<Action, E
 }
 
 async fn route_one(router: &Router, obj: &TollFreeNumberSet) -> Result<Action, Error> {
+    let patched;
+    let mut obj = obj;
     let id = spec::set_id(obj).map_err(|source| Error::Unidentified { source })?;
     let deleting = obj.metadata.deletion_timestamp.is_some();
     let finalized = obj.finalizers().iter().any(|f| f == FINALIZER);
@@ -121,11 +124,13 @@ async fn route_one(router: &Router, obj: &TollFreeNumberSet) -> Result<Action, E
         return Ok(Action::await_change());
     }
     if !deleting && !finalized {
-        add_finalizer(&env.kube, obj)
+        // Routing goes on with the patched set rather than waiting for the
+        // patch's own watch event: after an apiserver outage the watch may
+        // still be re-listing, and the set would wait for it.
+        patched = add_finalizer(&env.kube, obj)
             .await
             .map_err(|e| Error::kube(format!("adding the finalizer to set {id}"), e))?;
-        // The patch is an event of its own: routing continues there.
-        return Ok(Action::await_change());
+        obj = &patched;
     }
 
     let secret = SecretRef {
@@ -222,8 +227,11 @@ async fn report_failure(env: &crate::account::Env, obj: &TollFreeNumberSet, e: &
 }
 
 /// Adds the finalizer (a JSON patch that first tests the finalizers are as
-/// read, so a concurrent change is never overwritten).
-async fn add_finalizer(kube: &kube::Client, obj: &TollFreeNumberSet) -> Result<(), kube::Error> {
+/// read, so a concurrent change is never overwritten); the set as patched.
+async fn add_finalizer(
+    kube: &kube::Client,
+    obj: &TollFreeNumberSet,
+) -> Result<TollFreeNumberSet, kube::Error> {
     let namespace = obj.namespace().unwrap_or_default();
     let api: Api<TollFreeNumberSet> = Api::namespaced(kube.clone(), &namespace);
     let ops = match obj.metadata.finalizers.as_ref() {
@@ -243,5 +251,4 @@ async fn add_finalizer(kube: &kube::Client, obj: &TollFreeNumberSet) -> Result<(
         &Patch::Json::<()>(patch),
     )
     .await
-    .map(|_| ())
 }
