@@ -190,12 +190,12 @@ fn error_policy(obj: Arc<TollFreeNumberSet>, error: &Error, router: Arc<Router>)
     let Ok(id) = crate::spec::set_id(&obj) else {
         return Action::await_change();
     };
+    router
+        .accounts
+        .env()
+        .metrics
+        .reconcile_error(&error.metric_label());
     if apiserver_away(error) {
-        router
-            .accounts
-            .env()
-            .metrics
-            .reconcile_error(&error.metric_label());
         tracing::warn!(
             set = %id,
             error = %error.report(),
@@ -211,11 +211,6 @@ fn error_policy(obj: Arc<TollFreeNumberSet>, error: &Error, router: Arc<Router>)
         _ => None,
     };
     let delay = router.backoffs.failed(&id, Trigger::of(&obj), retry_after);
-    router
-        .accounts
-        .env()
-        .metrics
-        .reconcile_error(&error.metric_label());
     tracing::warn!(
         set = %id,
         error = %error.report(),
