@@ -691,12 +691,11 @@ impl Worker {
             inventory_count: self.inventory.trusted_count().map(|c| c as u64),
         };
         for (id, obj) in &observed.objects {
-            let prev = obj.status.clone();
+            let prev = obj.status.as_ref();
             if let Some(e) = observed.invalid.get(id) {
                 let f = record::invalid_spec(e);
                 let status = record::failure_status(obj, &f, now);
-                self.report(obj, prev.as_ref(), status, None, f.reason.into())
-                    .await;
+                self.report(obj, prev, status, None, f.reason.into()).await;
                 continue;
             }
             let (Some(set_plan), Some(input)) = (
@@ -714,7 +713,7 @@ impl Worker {
                 None => set_plan.reason.into(),
             };
             record::set_metrics(&env.metrics, id, &name, set_plan, memory, &status);
-            let stored = self.report(obj, prev.as_ref(), status, run, reason).await;
+            let stored = self.report(obj, prev, status, run, reason).await;
             if stored && set_plan.release && obj.metadata.deletion_timestamp.is_some() {
                 self.release(id, obj).await;
             }
@@ -797,8 +796,7 @@ impl Worker {
     ) -> (Instant, Option<String>) {
         let delay = self.vendor_failed(&e).await;
         if let Some(f) = record::vendor_failure(&e) {
-            let objects: Vec<TollFreeNumberSet> = observed.objects.values().cloned().collect();
-            for obj in &objects {
+            for obj in observed.objects.values() {
                 let status = record::failure_status(obj, &f, now);
                 self.report(obj, obj.status.as_ref(), status, None, f.reason.into())
                     .await;

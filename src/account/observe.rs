@@ -21,6 +21,7 @@
 //! reads the store and the journal.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use kube::runtime::reflector::Store;
@@ -37,7 +38,7 @@ pub struct Observed {
     /// (planned around).
     pub sets: Vec<SetInput>,
     /// The members' objects as read (journal laid over), by set.
-    pub objects: BTreeMap<SetId, TollFreeNumberSet>,
+    pub objects: BTreeMap<SetId, Arc<TollFreeNumberSet>>,
     /// Members whose spec or status does not convert, and why.
     pub invalid: BTreeMap<SetId, SpecError>,
     /// Members gone from the store (deleted and released elsewhere).
@@ -99,7 +100,7 @@ pub fn observe(
     generations: &mut Generations,
     now: Timestamp,
 ) -> Observed {
-    let objects: Vec<TollFreeNumberSet> = store
+    let objects: Vec<Arc<TollFreeNumberSet>> = store
         .state()
         .iter()
         .map(|obj| journal.overlay(obj))
@@ -114,7 +115,7 @@ pub fn observe(
 /// is `account` are planned around (claims-only). Pure: the worker and
 /// `plan` decide from the same objects the same way.
 pub fn participants(
-    objects: &[TollFreeNumberSet],
+    objects: &[Arc<TollFreeNumberSet>],
     members: &BTreeSet<SetId>,
     account: &str,
     generations: &mut Generations,
@@ -122,12 +123,12 @@ pub fn participants(
 ) -> Observed {
     let mut out = Observed::default();
     let mut latest_sync: Option<(Timestamp, usize)> = None;
-    let by_id: BTreeMap<SetId, &TollFreeNumberSet> = objects
+    let by_id: BTreeMap<SetId, &Arc<TollFreeNumberSet>> = objects
         .iter()
         .filter_map(|obj| spec::set_id(obj).ok().map(|id| (id, obj)))
         .collect();
     for id in members {
-        let Some(obj) = by_id.get(id).map(|obj| (*obj).clone()) else {
+        let Some(obj) = by_id.get(id).map(|obj| Arc::clone(obj)) else {
             out.gone.push(id.clone());
             continue;
         };
@@ -151,8 +152,11 @@ pub fn participants(
             .and_then(|s| s.account.as_deref())
             .is_some_and(|a| a != account);
         let parsed = if foreign {
-            let mut fresh = obj.clone();
-            fresh.status = None;
+            let fresh = TollFreeNumberSet {
+                metadata: obj.metadata.clone(),
+                spec: obj.spec.clone(),
+                status: None,
+            };
             spec::set_input(&fresh, spec::approved_hash(&obj))
         } else {
             spec::set_input(&obj, spec::approved_hash(&obj))

@@ -14,6 +14,7 @@
 //! Failures outside the plan are classified here for people ([`vendor_failure`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -170,7 +171,7 @@ pub async fn write(
     }
     match apply_status(kube, obj, &status).await {
         Ok(stored) => {
-            journal.stored(&stored);
+            journal.stored(stored);
             Ok(true)
         }
         Err(e) => {
@@ -189,7 +190,7 @@ pub struct WriteAhead<'a> {
     /// What the worker wrote so far.
     pub journal: &'a mut Journal,
     /// The sets' objects as read.
-    pub objects: &'a BTreeMap<SetId, TollFreeNumberSet>,
+    pub objects: &'a BTreeMap<SetId, Arc<TollFreeNumberSet>>,
     /// The sets' inputs.
     pub inputs: &'a BTreeMap<SetId, &'a SetInput>,
     /// The sets' plans.
@@ -222,7 +223,7 @@ impl IntentLog for WriteAhead<'_> {
         let kube = self.ctx.kube;
         let results: Vec<(
             SetId,
-            TollFreeNumberSet,
+            Arc<TollFreeNumberSet>,
             Result<TollFreeNumberSet, kube::Error>,
         )> = futures::stream::iter(pending)
             .map(|(id, obj, status)| async move {
@@ -235,7 +236,7 @@ impl IntentLog for WriteAhead<'_> {
         let mut failed = None;
         for (id, _, stored) in results {
             match stored {
-                Ok(stored) => self.journal.stored(&stored),
+                Ok(stored) => self.journal.stored(stored),
                 // The intent is not durable: no call. What was stored before
                 // stays in the journal (a store that lags it must not hide it).
                 Err(e) => failed = Some((id, e)),

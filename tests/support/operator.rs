@@ -82,16 +82,22 @@ impl OperatorBuilder {
         let log = File::create(&log_path).expect("creating the operator log");
 
         // `TOLLFREE_E2E_WRAP="heaptrack -o /tmp/op"` runs the operator under
-        // a profiler (words split on white space; the binary comes last).
+        // a profiler (words split on white space; the binary comes last);
+        // `TOLLFREE_E2E_OPERATOR_BIN=target/x86_64-unknown-linux-musl/release/tollfree-operator`
+        // runs another build of it (the shipped static binary, in benches).
+        let bin = std::env::var("TOLLFREE_E2E_OPERATOR_BIN")
+            .ok()
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| OPERATOR_BIN.to_owned());
         let wrap = std::env::var("TOLLFREE_E2E_WRAP").unwrap_or_default();
         let mut words = wrap.split_whitespace();
         let mut cmd = match words.next() {
             Some(program) => {
                 let mut cmd = Command::new(program);
-                cmd.args(words).arg(OPERATOR_BIN);
+                cmd.args(words).arg(&bin);
                 cmd
             }
-            None => Command::new(OPERATOR_BIN),
+            None => Command::new(&bin),
         };
         cmd.arg("run")
             .args(["--intelepeer-url", &self.intelepeer_url])
@@ -131,7 +137,7 @@ impl OperatorBuilder {
             .stdout(log.try_clone().expect("cloning the log file handle"))
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {OPERATOR_BIN}: {e}"));
+            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
         spawn_reaper(child.id());
         Operator {
             child,

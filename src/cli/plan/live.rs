@@ -117,8 +117,11 @@ pub struct World {
 
 impl World {
     /// The objects, as the operator's store would hold them.
-    pub fn objects(&self) -> Vec<TollFreeNumberSet> {
-        self.sets.values().map(|s| s.object.clone()).collect()
+    pub fn objects(&self) -> Vec<std::sync::Arc<TollFreeNumberSet>> {
+        self.sets
+            .values()
+            .map(|s| std::sync::Arc::new(s.object.clone()))
+            .collect()
     }
 }
 

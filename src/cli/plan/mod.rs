@@ -521,8 +521,10 @@ fn planned_account(
             .filter(|o| recorded_account(o) == Some(account.as_str()))
             .filter_map(|o| spec::set_id(o).ok())
             .collect();
+        let live: Vec<std::sync::Arc<TollFreeNumberSet>> =
+            live.iter().cloned().map(std::sync::Arc::new).collect();
         let before = participants(
-            live,
+            &live,
             &members,
             &account,
             &mut Generations::default(),
