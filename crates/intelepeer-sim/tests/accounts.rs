@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use intelepeer_sim::{LedgerKind, SimConfig, Simulator};
 use serde_json::{Value, json};
-use support::{Api, Session};
+use support::{Api, Orders, Session};
 
 const INVENTORY: &str = "/_rest/v4/my/tf";
 const SEARCH: &str = "/_rest/v4/carrier/tf";

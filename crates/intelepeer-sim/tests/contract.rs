@@ -9,7 +9,7 @@ use std::time::Duration;
 use intelepeer_sim::{LedgerKind, OwnedNumber, SimConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::Api;
+use support::{Api, Orders};
 
 const SEARCH: &str = "/_rest/v4/carrier/tf";
 const INVENTORY: &str = "/_rest/v4/my/tf";

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use intelepeer_sim::{SimConfig, Simulator};
 use serde_json::json;
-use support::Api;
+use support::{Api, Orders};
 
 /// A fresh path under the system's temporary directory.
 fn temp_state(name: &str) -> PathBuf {

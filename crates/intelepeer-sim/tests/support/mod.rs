@@ -131,31 +131,6 @@ impl Api {
         self.call(Method::POST, path, Some(body), &[]).await
     }
 
-    /// Reserves numbers, asserting success; returns the reservation object.
-    pub async fn reserve(&self, numbers: &[&str]) -> Value {
-        let answer = self
-            .post(
-                "/_rest/v4/carrier/tf/reservations",
-                json!({ "endpoints": numbers }),
-            )
-            .await;
-        assert_eq!(answer.status, 200, "reserve: {answer:?}");
-        answer.body[0].clone()
-    }
-
-    /// Reserves and buys numbers into a package, asserting success; returns the order.
-    pub async fn buy(&self, numbers: &[&str], package_id: u64) -> Value {
-        let reservation = self.reserve(numbers).await;
-        let answer = self
-            .post(
-                "/_rest/v4/my/tf/orders",
-                json!({ "reservationID": [reservation["reservationID"]], "packageID": package_id, "serviceArea": 4 }),
-            )
-            .await;
-        assert_eq!(answer.status, 200, "order: {answer:?}");
-        answer.body
-    }
-
     /// Another user's session on the same simulator, asserting the login works.
     pub async fn session(&self, username: &str, password: &str) -> Session {
         let answer = self
@@ -183,6 +158,50 @@ impl Api {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+/// Reserving and buying, asserting success, for whoever can `POST` as a
+/// user ([`Api`] as demo, a [`Session`] as another user).
+pub trait Orders {
+    /// `POST path` with a JSON body and the caller's token.
+    fn post_json(&self, path: &str, body: Value) -> impl Future<Output = Answer>;
+
+    /// Reserves numbers, asserting success; returns the reservation object.
+    async fn reserve(&self, numbers: &[&str]) -> Value {
+        let answer = self
+            .post_json(
+                "/_rest/v4/carrier/tf/reservations",
+                json!({ "endpoints": numbers }),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "reserve: {answer:?}");
+        answer.body[0].clone()
+    }
+
+    /// Reserves and buys numbers into a package, asserting success; returns the order.
+    async fn buy(&self, numbers: &[&str], package_id: u64) -> Value {
+        let reservation = self.reserve(numbers).await;
+        let answer = self
+            .post_json(
+                "/_rest/v4/my/tf/orders",
+                json!({ "reservationID": [reservation["reservationID"]], "packageID": package_id, "serviceArea": 4 }),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "order: {answer:?}");
+        answer.body
+    }
+}
+
+impl Orders for Api {
+    fn post_json(&self, path: &str, body: Value) -> impl Future<Output = Answer> {
+        self.post(path, body)
+    }
+}
+
+impl Orders for Session {
+    fn post_json(&self, path: &str, body: Value) -> impl Future<Output = Answer> {
+        self.post(path, body)
     }
 }
 
@@ -229,30 +248,5 @@ impl Session {
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: Value) -> Answer {
         self.call(Method::POST, path, Some(body)).await
-    }
-
-    /// Reserves numbers, asserting success; returns the reservation object.
-    pub async fn reserve(&self, numbers: &[&str]) -> Value {
-        let answer = self
-            .post(
-                "/_rest/v4/carrier/tf/reservations",
-                json!({ "endpoints": numbers }),
-            )
-            .await;
-        assert_eq!(answer.status, 200, "reserve: {answer:?}");
-        answer.body[0].clone()
-    }
-
-    /// Reserves and buys numbers into a package, asserting success; returns the order.
-    pub async fn buy(&self, numbers: &[&str], package_id: u64) -> Value {
-        let reservation = self.reserve(numbers).await;
-        let answer = self
-            .post(
-                "/_rest/v4/my/tf/orders",
-                json!({ "reservationID": [reservation["reservationID"]], "packageID": package_id, "serviceArea": 4 }),
-            )
-            .await;
-        assert_eq!(answer.status, 200, "order: {answer:?}");
-        answer.body
     }
 }
