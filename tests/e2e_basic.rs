@@ -14,7 +14,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::Api;
 use kube::api::ListParams;
 use support::scenario::is_ready;
-use support::{ControlPlane, Operator, TestNs, TestSim};
+use support::{ControlPlane, Operator, TestNs, TestSim, metric_sum};
 use tollfree_operator::crd::{OrderStatus, OrderType, TollFreeNumberSet};
 
 /// Seconds between full resyncs of the operator under test.
@@ -144,6 +144,27 @@ async fn a_set_converges_and_a_second_apply_buys_nothing() {
             "{e:?}"
         );
     }
+
+    // The accepted orders are counted: four numbers purchased, none moved
+    // or disconnected.
+    let metrics = operator.metrics().expect("/metrics");
+    let counted = |name: &str| metric_sum(&metrics, name);
+    assert_eq!(
+        (
+            counted("tollfree_purchases_total"),
+            counted("tollfree_moves_total"),
+            counted("tollfree_disconnects_total"),
+        ),
+        (4.0, 0.0, 0.0),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("tollfree_purchases")
+                || l.starts_with("tollfree_moves")
+                || l.starts_with("tollfree_disconnects"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 
     // Status: every number Active, every purchase order recorded, completed.
     assert_eq!((status.desired, status.active, status.pending), (4, 4, 0));

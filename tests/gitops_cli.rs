@@ -8,6 +8,7 @@
 //! `plan` reads the sets of every namespace of the shared control plane and
 //! plans only those of its login, as the operator does).
 
+mod cli;
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cli::{OUTSIDE_ENV, Run};
 use intelepeer_sim::LedgerKind;
 use serde_json::Value;
 use support::scenario::{ACCOUNT_SECRET, Scenario, is_ready, observed_current, sim_config};
@@ -91,13 +93,7 @@ impl World {
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
         command.args(args);
-        for var in [
-            "INTELEPEER_URL",
-            "INTELEPEER_TOKEN",
-            "KUBECONFIG",
-            "KUBERNETES_SERVICE_HOST",
-            "KUBERNETES_SERVICE_PORT",
-        ] {
+        for var in OUTSIDE_ENV {
             command.env_remove(var);
         }
         command
@@ -127,11 +123,7 @@ impl World {
             let _ = input.write_all(stdin.as_bytes());
         }
         let output = child.wait_with_output().expect("exits");
-        Run {
-            code: output.status.code().expect("exited"),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::of(&output)
     }
 
     /// `plan ARGS`, checking the vendor saw no mutation meanwhile.
@@ -184,31 +176,6 @@ fn plan_hash(set: &TollFreeNumberSet) -> Option<String> {
         .as_ref()
         .and_then(|s| s.plan.as_ref())
         .map(|p| p.hash.clone())
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self:?}"))
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.stdout
-            .lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-            .collect()
-    }
-
-    fn has_line(&self, line: &str) -> bool {
-        self.lines().iter().any(|l| l == line)
-    }
 }
 
 fn arg(path: &Path) -> String {

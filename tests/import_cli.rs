@@ -4,54 +4,15 @@
 //! end-to-end proof on the real API server, with the operator converging on a
 //! 5,000-number import, is in `tests/gitops_cli.rs`.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod cli;
 
+use std::path::Path;
+
+use cli::{OUTSIDE_ENV, Run, TempDir};
 use intelepeer_sim::{OwnedNumber, RunningSim, SimConfig, Tampering};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tollfree-operator");
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("tollfree-import-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// The file names in `sub`, sorted.
-    fn files(&self, sub: &str) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.0.join(sub))
-            .expect("list")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 struct Sim(RunningSim);
 
@@ -80,13 +41,7 @@ impl Sim {
     async fn run(&self, subcommand: &str, args: &[&str]) -> Run {
         let mut command = tokio::process::Command::new(BIN);
         command.arg(subcommand).args(args);
-        for var in [
-            "INTELEPEER_URL",
-            "INTELEPEER_TOKEN",
-            "KUBECONFIG",
-            "KUBERNETES_SERVICE_HOST",
-            "KUBERNETES_SERVICE_PORT",
-        ] {
+        for var in OUTSIDE_ENV {
             command.env_remove(var);
         }
         command
@@ -95,11 +50,7 @@ impl Sim {
             .env("INTELEPEER_USERNAME", "demo")
             .env("INTELEPEER_PASSWORD", "demo");
         let output = command.output().await.expect("the binary runs");
-        let run = Run {
-            code: output.status.code().expect("exited"),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
+        let run = Run::of(&output);
         let ledger = self.0.sim().ledger();
         assert!(
             ledger.is_empty(),

@@ -5,76 +5,15 @@
 //! read-only: the simulator's ledger of mutations stays empty and the only
 //! requests are `POST /authenticate` and `GET`s.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod cli;
 
+use std::path::Path;
+
+use cli::{OUTSIDE_ENV, Run, TempDir};
 use intelepeer_sim::{RunningSim, SimConfig};
-use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tollfree-operator");
 const AUTHENTICATE: &str = "POST /_rest/v4/authenticate";
-
-/// A temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("tollfree-plan-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-
-    /// Writes `rel` (creating its directories) and returns its path.
-    fn write(&self, rel: &str, contents: &str) -> PathBuf {
-        let path = self.0.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("create dirs");
-        }
-        std::fs::write(&path, contents).expect("write manifest");
-        path
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// What one run printed and returned.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-
-    /// The table lines, trimmed, without repeated spaces.
-    fn lines(&self) -> Vec<String> {
-        self.stdout
-            .lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-            .collect()
-    }
-
-    fn has_line(&self, line: &str) -> bool {
-        self.lines().iter().any(|l| l == line)
-    }
-}
 
 /// A simulator with user demo/demo.
 struct Sim(RunningSim);
@@ -97,28 +36,16 @@ impl Sim {
     async fn plan(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = tokio::process::Command::new(BIN);
         command.arg("plan").args(args);
-        for var in [
-            "INTELEPEER_URL",
-            "INTELEPEER_USERNAME",
-            "INTELEPEER_PASSWORD",
-            "INTELEPEER_TOKEN",
-            // No cluster: these tests plan the manifests alone, as a
-            // pipeline without a kubeconfig does.
-            "KUBECONFIG",
-            "KUBERNETES_SERVICE_HOST",
-            "KUBERNETES_SERVICE_PORT",
-        ] {
+        // No cluster either: these tests plan the manifests alone, as a
+        // pipeline without a kubeconfig does.
+        for var in OUTSIDE_ENV {
             command.env_remove(var);
         }
         command.env("HOME", std::env::temp_dir().join("tollfree-plan-no-home"));
         command.env("INTELEPEER_URL", self.0.url());
         command.envs(env.iter().copied());
         let output = command.output().await.expect("the binary runs");
-        let run = Run {
-            code: output.status.code().expect("exited"),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
+        let run = Run::of(&output);
         self.assert_read_only(&run);
         run
     }

@@ -713,6 +713,9 @@ impl Worker {
                 None => set_plan.reason.into(),
             };
             record::set_metrics(&env.metrics, id, &name, set_plan, memory, &status);
+            if let Some(r) = run {
+                record::count_orders(&env.metrics, &id.namespace, &r.done);
+            }
             let stored = self.report(obj, prev, status, run, reason).await;
             if stored && set_plan.release && obj.metadata.deletion_timestamp.is_some() {
                 self.release(id, obj).await;

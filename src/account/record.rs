@@ -22,7 +22,7 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource};
 use tollfree_plan::{IntentKind, Memory, NumberState, SetId, SetInput, SetPlan};
 
-use super::execute::{IntentLog, SetRun, WriteAheadError};
+use super::execute::{Done, IntentLog, SetRun, WriteAheadError};
 use super::journal::Journal;
 use crate::context::CONTROLLER_NAME;
 use crate::crd::{FINALIZER, TollFreeNumberSet, TollFreeNumberSetStatus};
@@ -343,6 +343,20 @@ pub fn set_metrics(
         },
     );
     metrics.record_conditions(id, &status.conditions);
+}
+
+/// Counts the numbers of the orders the vendor accepted for a set of
+/// `namespace` (`tollfree_purchases_total`, `_moves_total`,
+/// `_disconnects_total`).
+pub fn count_orders(metrics: &Metrics, namespace: &str, done: &[Done]) {
+    for d in done {
+        match d {
+            Done::Purchased { numbers, .. } => metrics.purchased(namespace, numbers.len()),
+            Done::Moved { numbers, .. } => metrics.moved(namespace, numbers.len()),
+            Done::Disconnected { numbers, .. } => metrics.disconnected(namespace, numbers.len()),
+            Done::Reserved { .. } => {}
+        }
+    }
 }
 
 /// The failure status of a set that cannot be planned (invalid spec), keeping
