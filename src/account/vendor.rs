@@ -34,30 +34,16 @@ pub trait Lister: Send + Sync {
 }
 
 impl Lister for intelepeer::Client {
-    /// Every page of `query` through the client's pager, like
-    /// [`intelepeer::Client::list_all`], keeping of each record only what the
-    /// account's view uses (number, package, account, order): a record's
-    /// label, type, geography and media configuration are most of its size
-    /// once parsed (about 1.7 KB of 2 KB), and a listing at the page bound —
+    /// Every page of `query` ([`intelepeer::Client::list_all_keeping`]),
+    /// keeping of each record only what the account's view uses (number,
+    /// package, account, order): a record's label, type, geography and
+    /// media configuration are most of its size once parsed (about 1.7 KB
+    /// of 2 KB), and a listing at the page bound —
     /// [`intelepeer::MAX_ACCOUNT_NUMBERS`] records, or a vendor that never
     /// stops paging — would otherwise hold them all (177 MiB measured by
     /// `tests/e2e_hostile.rs`, against a 256Mi limit).
     async fn list(&self, query: ListInventory) -> Result<InventorySnapshot, intelepeer::Error> {
-        let mut pager = intelepeer::Pager::for_account_size(
-            query.effective_page_size(),
-            intelepeer::MAX_ACCOUNT_NUMBERS,
-        );
-        let mut numbers = Vec::new();
-        while let Some(page) = pager.next_page() {
-            let answer = self.list_inventory_page(&query.clone().page(page)).await?;
-            let out = pager
-                .accept(answer)
-                .map_err(|source| intelepeer::Error::Paging { source })?;
-            numbers.extend(out.fresh.into_iter().map(identity_only));
-        }
-        pager
-            .finish(numbers)
-            .map_err(|source| intelepeer::Error::Paging { source })
+        self.list_all_keeping(query, identity_only).await
     }
 }
 

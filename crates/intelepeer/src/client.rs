@@ -242,11 +242,22 @@ impl Client {
     /// pages than [`ClientConfig::max_account_numbers`] allows, or a body over
     /// [`ClientConfig::max_body_bytes`].
     pub async fn list_all(&self, query: ListInventory) -> Result<InventorySnapshot, Error> {
+        self.list_all_keeping(query, |record| record).await
+    }
+
+    /// [`Client::list_all`], keeping of each record what `keep` returns as
+    /// the pages arrive (e.g. only the fields a caller uses: a listing at
+    /// the page bound then never holds every record whole).
+    pub async fn list_all_keeping(
+        &self,
+        query: ListInventory,
+        mut keep: impl FnMut(InventoryNumber) -> InventoryNumber + Send,
+    ) -> Result<InventorySnapshot, Error> {
         let mut pager = self.pager(&query);
         let mut numbers = Vec::new();
         while let Some(page_no) = pager.next_page() {
             let out = self.next_page(&mut pager, &query, page_no).await?;
-            numbers.extend(out.fresh);
+            numbers.extend(out.fresh.into_iter().map(&mut keep));
         }
         let snapshot = pager
             .finish(numbers)
