@@ -709,11 +709,17 @@ fn split_records<T: DeserializeOwned>(values: Vec<Value>) -> (Vec<T>, Vec<Skippe
     let mut ok = Vec::with_capacity(values.len());
     let mut skipped = Vec::new();
     for (index, v) in values.into_iter().enumerate() {
-        let classified = classify_unreadable(&v);
+        // Reading the record consumes it: keep what would explain a failure
+        // (its endpoint, or what it is instead of an object), and explain
+        // only records that fail.
+        let shape = match &v {
+            Value::Object(map) => Ok(map.get("endpoint").cloned()),
+            other => Err(json_kind(other)),
+        };
         match T::deserialize(v) {
             Ok(t) => ok.push(t),
             Err(e) => {
-                let (endpoint, reason) = classified;
+                let (endpoint, reason) = classify_unreadable(shape);
                 let reason = reason.unwrap_or_else(|| SkipReason::Unreadable {
                     message: crate::error::one_line(&e.to_string(), 120),
                 });
@@ -731,12 +737,19 @@ fn split_records<T: DeserializeOwned>(values: Vec<Value>) -> (Vec<T>, Vec<Skippe
 /// The raw endpoint of a record (shortened) and, when its endpoint alone
 /// explains why it is not a toll-free number, that reason. `None` as the
 /// reason means the endpoint is fine and something else failed.
-fn classify_unreadable(v: &Value) -> (Option<String>, Option<SkipReason>) {
-    let Value::Object(map) = v else {
-        let message = format!("the record is {}, not an object", json_kind(v));
-        return (None, Some(SkipReason::Unreadable { message }));
+/// `shape` is the record's `endpoint` member, or the kind of JSON value the
+/// record is when it is not an object.
+fn classify_unreadable(
+    shape: Result<Option<Value>, &'static str>,
+) -> (Option<String>, Option<SkipReason>) {
+    let endpoint = match shape {
+        Ok(endpoint) => endpoint,
+        Err(kind) => {
+            let message = format!("the record is {kind}, not an object");
+            return (None, Some(SkipReason::Unreadable { message }));
+        }
     };
-    let raw = match map.get("endpoint") {
+    let raw = match &endpoint {
         None | Some(Value::Null) => return (None, Some(SkipReason::MissingEndpoint)),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -747,7 +760,7 @@ fn classify_unreadable(v: &Value) -> (Option<String>, Option<SkipReason>) {
     };
     let shown = crate::error::one_line(&raw, MAX_RAW_ENDPOINT_CHARS);
     // The same reading as `lenient::e164`: a JSON number is `+` and its digits.
-    let canonical = match map.get("endpoint") {
+    let canonical = match endpoint {
         Some(Value::Number(_)) => format!("+{raw}"),
         _ => raw,
     };
