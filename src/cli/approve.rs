@@ -169,7 +169,7 @@ impl Pending {
     pub fn approved(&self) -> bool {
         self.annotated
             .as_deref()
-            .is_some_and(|a| a.trim().eq_ignore_ascii_case(&self.hash))
+            .is_some_and(|a| tollfree_plan::approves(a, &self.hash))
     }
 }
 

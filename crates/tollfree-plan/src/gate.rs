@@ -275,9 +275,9 @@ pub fn gate(units: &[Unit], g: &Gate<'_>) -> Gated {
     } else {
         approval_hash(&to_approve)
     };
-    let approved = !hash.is_empty()
-        && g.approved_hash
-            .is_some_and(|h| h.trim().eq_ignore_ascii_case(&hash));
+    let approved = g
+        .approved_hash
+        .is_some_and(|h| crate::hash::approves(h, &hash));
     for part in &mut parts {
         if part.verdict == Ok(Verdict::Approve) {
             part.verdict = if approved {

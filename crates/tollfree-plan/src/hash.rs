@@ -25,6 +25,14 @@ pub fn approval_hash(actions: &[Action]) -> String {
     hex(&Sha256::digest(&body))
 }
 
+/// Whether the approval annotation's value `annotated` approves the plan
+/// whose approval hash is `hash` (the whole hash, ignoring case and
+/// surrounding white space). A plan with nothing to approve is approved by
+/// nothing.
+pub fn approves(annotated: &str, hash: &str) -> bool {
+    !hash.is_empty() && annotated.trim().eq_ignore_ascii_case(hash)
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The first characters of a hash, as messages show it.
@@ -59,4 +67,25 @@ fn hex(bytes: &[u8]) -> String {
         out.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::approves;
+
+    #[test]
+    fn only_the_whole_hash_approves_ignoring_case_and_white_space() {
+        let hash = "3f2a9c0b1d4e5f60718293a4b5c6d7e8";
+        assert!(approves(hash, hash));
+        assert!(approves(" 3F2A9C0B1D4E5F60718293A4B5C6D7E8\n", hash));
+        assert!(
+            !approves("3f2a9c0b1d4e", hash),
+            "a prefix is not an approval"
+        );
+        assert!(
+            !approves("", ""),
+            "nothing to approve is approved by nothing"
+        );
+        assert!(!approves("anything", ""));
+    }
 }

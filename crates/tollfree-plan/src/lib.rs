@@ -51,7 +51,7 @@ use jiff::{SignedDuration, Timestamp};
 
 pub use batch::{Batch, BatchKind, BatchPart, OrderOptions, batches};
 pub use gate::inventory_check;
-pub use hash::{approval_hash, missing_hash};
+pub use hash::{approval_hash, approves, missing_hash};
 pub use model::*;
 pub use ownership::claimed_numbers;
 pub use status::{count, describe, search};
