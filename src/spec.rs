@@ -429,8 +429,11 @@ pub fn grace_period(value: Option<&str>) -> Result<Option<SignedDuration>, SpecE
         .transpose()
 }
 
-/// `accountRef.name` must be a DNS-1123 subdomain (a Secret's name).
-fn check_secret_name(name: &str) -> Result<(), SpecError> {
+/// Whether `name` is a DNS-1123 subdomain, as the names of most objects
+/// (Secrets, sets) must be: at most 253 characters, dot-separated labels of
+/// lower-case letters, digits and '-', each starting and ending with a
+/// letter or digit.
+pub fn is_dns1123_subdomain(name: &str) -> bool {
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.bytes()
@@ -438,7 +441,12 @@ fn check_secret_name(name: &str) -> Result<(), SpecError> {
             && !l.starts_with('-')
             && !l.ends_with('-')
     };
-    if !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok) {
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok)
+}
+
+/// `accountRef.name` must be a DNS-1123 subdomain (a Secret's name).
+fn check_secret_name(name: &str) -> Result<(), SpecError> {
+    if is_dns1123_subdomain(name) {
         Ok(())
     } else {
         Err(SpecError::new(

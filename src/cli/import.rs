@@ -599,7 +599,7 @@ fn check(sets: &[ImportedSet]) -> Result<(), ImportError> {
             name: set.name.clone(),
             reason: e.to_string(),
         })?;
-        if !valid_name(&set.name) {
+        if !crate::spec::is_dns1123_subdomain(&set.name) {
             return Err(ImportError::Invalid {
                 name: set.name.clone(),
                 reason: "not a valid object name (lower case letters, digits, '-' and '.', \
@@ -610,18 +610,6 @@ fn check(sets: &[ImportedSet]) -> Result<(), ImportError> {
         }
     }
     Ok(())
-}
-
-/// A DNS-1123 subdomain, as object names must be.
-fn valid_name(name: &str) -> bool {
-    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|part| {
-            part.chars().next().is_some_and(alnum)
-                && part.chars().last().is_some_and(alnum)
-                && part.chars().all(|c| alnum(c) || c == '-')
-        })
 }
 
 fn write_files(dir: &Path, sets: &[ImportedSet], force: bool) -> Result<(), ImportError> {
