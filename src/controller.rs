@@ -29,9 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use kube::Api;
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Api, ResourceExt};
 use tracing::Instrument;
 
 use crate::account::{Accounts, Env};
@@ -161,10 +161,6 @@ pub async fn run(
     Ok(())
 }
 
-fn set_name(obj: &TollFreeNumberSet) -> String {
-    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
-}
-
 /// The controller's reconcile: route the set, unless it waits out a backoff
 /// window that nothing a person changed since.
 async fn route_set(obj: Arc<TollFreeNumberSet>, router: Arc<Router>) -> Result<Action, Error> {
@@ -173,7 +169,7 @@ async fn route_set(obj: Arc<TollFreeNumberSet>, router: Arc<Router>) -> Result<A
         tracing::debug!(set = %id, ?left, "inside the backoff window; waiting");
         return Ok(Action::requeue(left));
     }
-    let span = tracing::info_span!("route", set = %set_name(&obj));
+    let span = tracing::info_span!("route", set = %id);
     let result = router::route(&router, &obj).instrument(span).await;
     if result.is_ok() {
         router.backoffs.succeeded(&id);

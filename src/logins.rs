@@ -459,18 +459,12 @@ impl<C: Prover> Logins<C> {
                     source,
                 })
             }
-            Err(e) => {
-                // Not a verdict: an earlier proof stands until it expires.
-                if let State::Proven(at) = &*state
-                    && at.elapsed() < PROOF_TTL
-                {
-                    return Ok(proven(&entry));
-                }
-                Err(LoginError::Unchecked {
-                    secret: login.secret.clone(),
-                    source: Arc::new(e),
-                })
-            }
+            // Not a verdict (an earlier proof within its TTL answered above,
+            // without a call): the state stays as it was.
+            Err(e) => Err(LoginError::Unchecked {
+                secret: login.secret.clone(),
+                source: Arc::new(e),
+            }),
         }
     }
 

@@ -194,7 +194,7 @@ async fn report_failure(env: &crate::account::Env, obj: &TollFreeNumberSet, e: &
     let failure = login_failure(e);
     let now = Timestamp::now();
     let prev = obj.status.as_ref();
-    let status = status::status_for_failure(prev, &failure, obj.metadata.generation, now);
+    let status = record::failure_status(obj, &failure, now);
     if prev.is_some_and(|p| status::eq_time_insensitive(p, &status)) {
         return;
     }

@@ -312,18 +312,23 @@ impl Worker {
         let members = self.members();
         let ids: BTreeSet<SetId> = members.keys().cloned().collect();
         self.generations.retain(&ids);
-        self.flush_unsaved().await;
-        if members.is_empty() {
-            return (Instant::now() + resync, None);
-        }
-        self.recheck_secrets(&members, resync).await;
+        // One read of the store for the pass; what it lags behind this
+        // worker's own writes, the journal lays over it.
+        let stored = self.env.store.state();
+        let live: BTreeSet<&str> = stored
+            .iter()
+            .filter_map(|o| o.metadata.uid.as_deref())
+            .collect();
+        self.journal.retain(&live);
+        self.flush_unsaved(&stored).await;
         let Some(active) = members.values().next().cloned() else {
             return (Instant::now() + resync, None);
         };
+        self.recheck_secrets(&members, resync).await;
 
         // 1. Observe.
         let observed = observe::observe(
-            &self.env.store,
+            &stored,
             &self.journal,
             &ids,
             &self.name,
@@ -344,7 +349,7 @@ impl Worker {
         let planned = match self.plan(&active, &observed, now).await {
             Ok(p) => p,
             Err(PassError::Listing(e)) => {
-                return self.listing_failed(&active, &observed, e, now).await;
+                return self.listing_failed(&observed, e, now).await;
             }
         };
 
@@ -361,7 +366,7 @@ impl Worker {
             });
         self.record(&observed, &planned, executed.as_ref(), now)
             .await;
-        let after = self.schedule(&observed, &planned, executed.as_ref().map(|(_, x)| x), now);
+        let after = self.schedule(&planned, executed.as_ref().map(|(_, x)| x), now);
         (after, failed)
     }
 
@@ -401,19 +406,21 @@ impl Worker {
 
     /// Writes statuses that could not be stored before (laid over the store
     /// meanwhile), for members and former members alike.
-    async fn flush_unsaved(&mut self) {
-        for uid in self.journal.unsaved_uids() {
-            let Some(obj) = self
-                .env
-                .store
-                .state()
-                .into_iter()
-                .find(|o| o.metadata.uid.as_deref() == Some(uid.as_str()))
-            else {
+    async fn flush_unsaved(&mut self, stored: &[Arc<TollFreeNumberSet>]) {
+        let unsaved = self.journal.unsaved_uids();
+        if unsaved.is_empty() {
+            return;
+        }
+        let by_uid: HashMap<&str, &Arc<TollFreeNumberSet>> = stored
+            .iter()
+            .filter_map(|o| Some((o.metadata.uid.as_deref()?, o)))
+            .collect();
+        for uid in unsaved {
+            let Some(obj) = by_uid.get(uid.as_str()) else {
                 self.journal.forget(&uid);
                 continue;
             };
-            let obj = self.journal.overlay(&obj);
+            let obj = self.journal.overlay(obj);
             if let Some(status) = obj.status.clone() {
                 let _ = record::write(&self.env.kube, &mut self.journal, &obj, status).await;
             }
@@ -792,7 +799,6 @@ impl Worker {
 
     async fn listing_failed(
         &mut self,
-        _active: &Member,
         observed: &Observed,
         e: intelepeer::Error,
         now: Timestamp,
@@ -812,15 +818,18 @@ impl Worker {
     }
 
     /// When to look again (see the module documentation).
-    fn schedule(
-        &self,
-        observed: &Observed,
-        planned: &Planned,
-        executed: Option<&Executed>,
-        now: Timestamp,
-    ) -> Instant {
+    fn schedule(&self, planned: &Planned, executed: Option<&Executed>, now: Timestamp) -> Instant {
         let resync = self.env.settings.resync_interval;
         let soon = |d: Duration| Instant::now() + d;
+        // At `t`, but not sooner than a second from now.
+        let wait = |t: Timestamp| {
+            let left = t.duration_since(now);
+            soon(
+                Duration::try_from(left)
+                    .unwrap_or(Duration::ZERO)
+                    .max(Duration::from_secs(1)),
+            )
+        };
         let mut next = self.inventory.next_walk(resync);
         if let Some(until) = self.backoff.until() {
             return until;
@@ -833,14 +842,6 @@ impl Worker {
             .unwrap_or_else(|| planned.plan.sets.iter().map(|p| &p.memory).collect());
         for memory in memories {
             for i in &memory.intents {
-                let wait = |t: Timestamp| {
-                    let left = t.duration_since(now);
-                    soon(
-                        Duration::try_from(left)
-                            .unwrap_or(Duration::ZERO)
-                            .max(Duration::from_secs(1)),
-                    )
-                };
                 match i.kind {
                     IntentKind::Reserve => {}
                     _ => {
@@ -869,21 +870,13 @@ impl Worker {
         for p in &planned.plan.sets {
             for h in &p.held {
                 match &h.hold {
-                    Hold::Grace(until) => {
-                        let left = until.duration_since(now);
-                        next = next.min(soon(
-                            Duration::try_from(left)
-                                .unwrap_or(Duration::ZERO)
-                                .max(Duration::from_secs(1)),
-                        ));
-                    }
+                    Hold::Grace(until) => next = next.min(wait(*until)),
                     // The listing it waited for failed to come: try soon.
                     Hold::Unverified => next = next.min(soon(AFTER_MUTATION)),
                     _ => {}
                 }
             }
         }
-        let _ = observed;
         next
     }
 }

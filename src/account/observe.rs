@@ -18,14 +18,13 @@
 //!
 //! [`participants`] is pure, and shared with `tollfree-operator plan` (which
 //! lays a pull request's manifests over the live sets); [`observe`] only
-//! reads the store and the journal.
+//! lays the journal over the pass's one read of the store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use kube::runtime::reflector::Store;
-use tollfree_plan::{Memory, SetId, SetInput};
+use tollfree_plan::{SetId, SetInput};
 
 use super::journal::Journal;
 use crate::crd::{CONFIRM_INVENTORY_ANNOTATION, FORGET_MISSING_ANNOTATION, TollFreeNumberSet};
@@ -90,21 +89,19 @@ impl Generations {
     }
 }
 
-/// Reads the account's sets. `members` are the sets joined to the account;
+/// Reads the account's sets from `stored` (the controller's store, as read
+/// once for the pass). `members` are the sets joined to the account;
 /// `account` is the login's name as `status.account` records it.
 pub fn observe(
-    store: &Store<TollFreeNumberSet>,
+    stored: &[Arc<TollFreeNumberSet>],
     journal: &Journal,
     members: &BTreeSet<SetId>,
     account: &str,
     generations: &mut Generations,
     now: Timestamp,
 ) -> Observed {
-    let objects: Vec<Arc<TollFreeNumberSet>> = store
-        .state()
-        .iter()
-        .map(|obj| journal.overlay(obj))
-        .collect();
+    let objects: Vec<Arc<TollFreeNumberSet>> =
+        stored.iter().map(|obj| journal.overlay(obj)).collect();
     participants(&objects, members, account, generations, now)
 }
 
@@ -205,11 +202,4 @@ pub fn participants(
     }
     out.sets.sort_by(|a, b| a.id.cmp(&b.id));
     out
-}
-
-/// A member set's planned memory when the set is invalid or foreign: what the
-/// status records, so that a failure status write keeps it.
-pub fn recorded_memory(obj: &TollFreeNumberSet) -> Memory {
-    crate::memory::from_status(obj.status.as_ref())
-        .unwrap_or_else(|_| crate::memory::salvage(obj.status.as_ref()))
 }

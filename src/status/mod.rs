@@ -28,7 +28,7 @@ use crate::crd::{
     PlannedAction, TollFreeNumberSetStatus,
 };
 use crate::memory;
-use conditions::{ConditionReason, Failure, Wanted, compute_conditions};
+use conditions::{Failure, Wanted, compute_conditions};
 
 /// What one reconcile found and did, as the status records it.
 #[derive(Debug, Clone, Copy)]
@@ -59,14 +59,6 @@ impl Findings<'_> {
         match self.failure {
             Some(f) => Wanted::of_failure(f),
             None => Wanted::of_plan(self.plan.reason, &self.plan.message),
-        }
-    }
-
-    /// The reason the set's conditions carry (see [`Findings::wanted`]).
-    pub fn reason(&self) -> ConditionReason {
-        match self.failure {
-            Some(f) => f.reason.into(),
-            None => self.plan.reason.into(),
         }
     }
 }
