@@ -521,23 +521,23 @@ impl Worker {
 
     /// Executes the plan's batches for the member sets; when reservations
     /// were answered, plans again at once and purchases them in a second
-    /// round. Returns the final plan (of the last round) and what was done.
+    /// round. Returns the plan of that second round, if one ran (else the
+    /// plan passed in stands), and what was done; `None` when there was
+    /// nothing to do.
     async fn execute(
         &mut self,
         active: &Member,
         observed: &Observed,
         planned: &Planned,
         now: Timestamp,
-    ) -> Option<(Planned, Executed)> {
-        let members: BTreeMap<SetId, &SetPlan> = planned
+    ) -> Option<(Option<Planned>, Executed)> {
+        let plans: Vec<&SetPlan> = planned
             .plan
             .sets
             .iter()
             .filter(|p| observed.plans_for(&p.id))
-            .map(|p| (p.id.clone(), p))
             .collect();
-        let plans: Vec<SetPlan> = members.values().map(|p| (*p).clone()).collect();
-        let batches = tollfree_plan::batches(&plans, &planned.input.sets);
+        let batches = tollfree_plan::batches(plans.iter().copied(), &planned.input.sets);
         if batches.is_empty() {
             return None;
         }
@@ -564,7 +564,7 @@ impl Worker {
                 .any(|d| matches!(d, execute::Done::Reserved { .. }))
         });
         if first.stopped.is_some() || !reserved {
-            return Some((planned.clone(), first));
+            return Some((None, first));
         }
         // Second round: purchase what was just reserved, on the same listing.
         let mut input = planned.input.clone();
@@ -575,19 +575,18 @@ impl Worker {
         }
         let mut plan = tollfree_plan::plan(&input);
         carry_settled(&planned.plan, &mut plan);
-        let second_plans: Vec<SetPlan> = plan
+        let second_plans: Vec<&SetPlan> = plan
             .sets
             .iter()
             .filter(|p| observed.plans_for(&p.id))
-            .cloned()
             .collect();
-        let purchases: Vec<Batch> = tollfree_plan::batches(&second_plans, &input.sets)
-            .into_iter()
-            .filter(|b| b.kind == BatchKind::Purchase)
-            .collect();
-        let replanned = Planned { input, plan };
+        let purchases: Vec<Batch> =
+            tollfree_plan::batches(second_plans.iter().copied(), &input.sets)
+                .into_iter()
+                .filter(|b| b.kind == BatchKind::Purchase)
+                .collect();
         if purchases.is_empty() {
-            return Some((planned.clone(), first));
+            return Some((None, first));
         }
         let memories = second_plans
             .iter()
@@ -599,6 +598,7 @@ impl Worker {
                 (p.id.clone(), memory)
             })
             .collect();
+        let replanned = Planned { input, plan };
         let second = self
             .run_batches(
                 active,
@@ -612,7 +612,7 @@ impl Worker {
                 now,
             )
             .await;
-        Some((replanned, merge_runs(first, second)))
+        Some((Some(replanned), merge_runs(first, second)))
     }
 
     async fn run_batches(
@@ -669,13 +669,14 @@ impl Worker {
         &mut self,
         observed: &Observed,
         planned: &Planned,
-        executed: Option<&(Planned, Executed)>,
+        executed: Option<&(Option<Planned>, Executed)>,
         now: Timestamp,
     ) {
-        let (plan, inputs, runs) = match executed {
-            Some((p, x)) => (&p.plan, &p.input, Some(&x.runs)),
-            None => (&planned.plan, &planned.input, None),
-        };
+        let last = executed
+            .and_then(|(replanned, _)| replanned.as_ref())
+            .unwrap_or(planned);
+        let (plan, inputs) = (&last.plan, &last.input);
+        let runs = executed.map(|(_, x)| &x.runs);
         let stopped = executed.and_then(|(_, x)| x.stopped.as_ref());
         let failure = stopped.and_then(|e| match e.vendor_source() {
             Some(v) => record::vendor_failure(v),

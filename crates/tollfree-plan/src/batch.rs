@@ -161,11 +161,11 @@ struct Key {
 ///
 /// Pure and deterministic; every action of every plan is in exactly one
 /// batch (a merged Move or Disconnect may be split across calls).
-pub fn batches(plans: &[SetPlan], sets: &[SetInput]) -> Vec<Batch> {
+pub fn batches<'a>(plans: impl IntoIterator<Item = &'a SetPlan>, sets: &[SetInput]) -> Vec<Batch> {
     let inputs: BTreeMap<&SetId, &SetInput> = sets.iter().map(|s| (&s.id, s)).collect();
     let mut merged: BTreeMap<Key, Vec<BatchPart>> = BTreeMap::new();
     let mut single: Vec<(u8, Batch)> = Vec::new();
-    let mut ordered: Vec<&SetPlan> = plans.iter().collect();
+    let mut ordered: Vec<&SetPlan> = plans.into_iter().collect();
     ordered.sort_by(|a, b| a.id.cmp(&b.id));
     for plan in ordered {
         let Some(input) = inputs.get(&plan.id) else {
