@@ -302,16 +302,16 @@ pub async fn run(
         reason: crate::error::report(&e),
     };
     let reader = InventoryReader::new(&url, account.credentials.clone()).map_err(vendor_error)?;
-    let listing = reader.listing().await.map_err(vendor_error)?;
-    if !listing.inventory.complete || !listing.doubtful.is_empty() {
+    let listing = reader.snapshot().await.map_err(vendor_error)?;
+    if !listing.is_complete() || !listing.doubtful.is_empty() {
         return Err(ImportError::Incomplete {
             account: account.source.clone(),
-            anomalies: listing.anomalies,
+            anomalies: listing.anomaly_total(),
             doubtful: listing.doubtful.len(),
         });
     }
     let records: Vec<&InventoryNumber> = listing
-        .records
+        .numbers
         .iter()
         .filter(|r| packages.is_empty() || r.package_id.is_some_and(|p| packages.contains(&p)))
         .collect();

@@ -7,7 +7,7 @@
 //! compiler enforces the read-only promise of `plan` (docs/plan.md), and a test
 //! (`tests/plan_cli.rs`) checks the simulator's ledger stays empty.
 
-use intelepeer::{Client, ClientConfig, Credentials, E164, InventoryNumber, ListInventory};
+use intelepeer::{Client, ClientConfig, Credentials, InventorySnapshot, ListInventory};
 use tollfree_plan::Inventory;
 
 use crate::account::listing::AccountInventory;
@@ -28,41 +28,17 @@ impl InventoryReader {
     /// One full walk (`GET /my/tf`, every page), as the operator's account
     /// worker would take it: complete only if every record was understood.
     pub async fn inventory(&self) -> Result<Inventory, intelepeer::Error> {
-        Ok(self.listing().await?.inventory)
-    }
-
-    /// One full walk, as [`InventoryReader::inventory`], with the records as
-    /// the vendor sent them (labels and all) for `import`.
-    pub async fn listing(&self) -> Result<Listing, intelepeer::Error> {
         let started = jiff::Timestamp::now();
-        let listing = self.client.list_all(ListInventory::all()).await?;
-        for anomaly in &listing.anomalies {
-            tracing::warn!(%anomaly, "inventory record not understood; the listing is not complete");
-        }
-        let records = listing.numbers.clone();
-        let doubtful = listing.doubtful.clone();
-        let anomalies = listing.anomaly_counts.values().sum();
+        let listing = self.snapshot().await?;
         let mut view = AccountInventory::new(None);
         view.apply_walk(listing, started);
-        Ok(Listing {
-            inventory: view.planner_view(jiff::Timestamp::now()),
-            records,
-            doubtful,
-            anomalies,
-        })
+        Ok(view.planner_view(jiff::Timestamp::now()))
     }
-}
 
-/// A full walk of the inventory.
-#[derive(Debug, Clone)]
-pub struct Listing {
-    /// As the planner takes it.
-    pub inventory: Inventory,
-    /// Every understood record, once, in the vendor's order.
-    pub records: Vec<InventoryNumber>,
-    /// Numbers listed with records that cannot be trusted (no package,
-    /// conflicting duplicates).
-    pub doubtful: Vec<E164>,
-    /// How many anomalies the walk found (0 when complete).
-    pub anomalies: u64,
+    /// One full walk with the records as the vendor sent them (labels and
+    /// all), for `import`; [`InventorySnapshot::is_complete`] and
+    /// [`InventorySnapshot::doubtful`] say how far it can be trusted.
+    pub async fn snapshot(&self) -> Result<InventorySnapshot, intelepeer::Error> {
+        self.client.list_all(ListInventory::all()).await
+    }
 }
