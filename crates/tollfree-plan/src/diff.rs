@@ -108,7 +108,7 @@ pub fn plan_set(
         Some(h)
             if ctx.trusted()
                 && !set.memory.missing.is_empty()
-                && h.trim() == missing_hash(&set.memory) =>
+                && h.trim() == missing_hash(&set.memory.missing) =>
         {
             set.memory
                 .missing
@@ -764,10 +764,6 @@ pub fn plan_set(
         .iter()
         .filter(|x| purchase_unconfirmed(x, now))
         .collect();
-    let missing_memory = Memory {
-        missing: missing.clone(),
-        ..Memory::default()
-    };
     let (mut reason, mut message) = status::reason(&Summary {
         set,
         unconfirmed,
@@ -777,7 +773,7 @@ pub fn plan_set(
         in_flight,
         released: released.len(),
         release,
-        missing_hash: missing_hash(&missing_memory),
+        missing_hash: missing_hash(&missing),
         unlisted,
         why_untrusted: ctx.unsafe_reason.as_deref(),
         not_active,

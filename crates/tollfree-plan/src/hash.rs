@@ -10,7 +10,12 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{Action, Memory};
+use std::collections::BTreeMap;
+
+use intelepeer::E164;
+use jiff::Timestamp;
+
+use crate::model::Action;
 
 /// Lower-case hex SHA-256 of the sorted actions; empty for no actions.
 pub fn approval_hash(actions: &[Action]) -> String {
@@ -46,12 +51,12 @@ pub fn short(hash: &str) -> &str {
 /// missing. A later incident (another number, or the same number missing
 /// again) has another hash, so a confirmation left on the object never
 /// forgets anything but what a person saw.
-pub fn missing_hash(memory: &Memory) -> String {
-    if memory.missing.is_empty() {
+pub fn missing_hash(missing: &BTreeMap<E164, Timestamp>) -> String {
+    if missing.is_empty() {
         return String::new();
     }
     let mut hasher = Sha256::new();
-    for (number, since) in &memory.missing {
+    for (number, since) in missing {
         hasher.update(number.as_str().as_bytes());
         hasher.update(b"@");
         hasher.update(since.to_string().as_bytes());

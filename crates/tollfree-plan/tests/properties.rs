@@ -662,7 +662,7 @@ fn check_plan(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
         .iter()
         .flat_map(|s| {
             let confirmed = !s.memory.missing.is_empty()
-                && s.forget_missing.as_deref() == Some(missing_hash(&s.memory).as_str());
+                && s.forget_missing.as_deref() == Some(missing_hash(&s.memory.missing).as_str());
             s.memory
                 .owned
                 .keys()
@@ -1049,7 +1049,7 @@ proptest! {
             op.omit_every = omit_every.filter(|_| op.faults_on);
             if !op.faults_on {
                 for s in op.sets.iter_mut() {
-                    s.forget_missing = Some(missing_hash(&s.memory));
+                    s.forget_missing = Some(missing_hash(&s.memory.missing));
                 }
             }
             if op.faults_on && step.is_multiple_of(3) && !seed.outsider.is_empty() {

@@ -1716,7 +1716,7 @@ fn owned_number_missing_from_a_trusted_listing_is_held_never_bought_again() {
     assert_eq!(s.memory.missing.get(&n(A)), Some(&BASE));
     assert_eq!(s.reason, Reason::NumbersMissing);
     assert!(s.reason.is_stalled());
-    let hash = missing_hash(&s.memory);
+    let hash = missing_hash(&s.memory.missing);
     assert!(
         s.message.contains(&n(A).to_string()) && s.message.contains(&hash),
         "{}",
@@ -1763,7 +1763,7 @@ fn a_missing_number_that_shows_again_is_active_again() {
 fn forgetting_missing_numbers_needs_the_hash_the_status_showed() {
     let mut owner = set("s", 1).declare(1, &[A]).owns(A, 1);
     owner.0.memory.missing.insert(n(A), t(-10));
-    let hash = missing_hash(&owner.0.memory);
+    let hash = missing_hash(&owner.0.memory.missing);
     assert_eq!(hash.len(), 16);
     // A stale or wrong confirmation forgets nothing.
     let stale = World::new()
