@@ -245,11 +245,13 @@ pub(crate) fn page<'a>(
             records.push(render(entry, package_ids, tampering));
         }
         total += 1;
-        if tampering.endless && total >= end {
+        // One record past the page says there is more; nothing further is
+        // read (an endless listing never ends on its own).
+        if total >= end {
             break;
         }
     }
-    let mut has_more = tampering.endless || total > start.saturating_add(size);
+    let mut has_more = total >= end;
     match tampering.has_more {
         Some(HasMoreLie::FalseOnFullPage) if records.len() > size => has_more = false,
         Some(HasMoreLie::TrueOnShortPage) if records.len() <= size => has_more = true,
