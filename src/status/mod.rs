@@ -303,11 +303,12 @@ fn update_orders(orders: &mut Vec<OrderRecord>, plan: &SetPlan, memory: &Memory)
         plan::IntentKind::Disconnect => Some(OrderType::Disconnect),
     };
     let numbers = |ns: &[E164]| ns.iter().map(E164::to_string).collect::<Vec<_>>();
+    let mut recorded: BTreeSet<u64> = orders.iter().filter_map(|o| o.order_id).collect();
     for i in &memory.intents {
         let (Some(order_id), Some(type_)) = (i.order_id, order_type(i.kind)) else {
             continue;
         };
-        if orders.iter().any(|o| o.order_id == Some(order_id.0)) {
+        if !recorded.insert(order_id.0) {
             continue;
         }
         orders.push(OrderRecord {
@@ -332,17 +333,18 @@ fn update_orders(orders: &mut Vec<OrderRecord>, plan: &SetPlan, memory: &Memory)
         .iter()
         .filter_map(|i| i.reference_id.as_deref())
         .collect();
+    let in_flight = |order_id: Option<u64>, reference_id: Option<&str>| {
+        order_id.is_some_and(|id| in_flight_ids.contains(&id))
+            || reference_id.is_some_and(|r| in_flight_refs.contains(r))
+    };
     for settled in &plan.settled {
         let Some(type_) = order_type(settled.kind) else {
             continue;
         };
-        let still = settled
-            .order_id
-            .is_some_and(|o| in_flight_ids.contains(&o.0))
-            || settled
-                .reference_id
-                .as_deref()
-                .is_some_and(|r| in_flight_refs.contains(r));
+        let still = in_flight(
+            settled.order_id.map(|o| o.0),
+            settled.reference_id.as_deref(),
+        );
         let status = if still {
             OrderStatus::Pending
         } else {
@@ -384,12 +386,9 @@ fn update_orders(orders: &mut Vec<OrderRecord>, plan: &SetPlan, memory: &Memory)
         .collect();
     let owned: BTreeSet<&str> = memory.owned.keys().map(E164::as_str).collect();
     for order in orders.iter_mut() {
-        let in_flight = order.order_id.is_some_and(|id| in_flight_ids.contains(&id))
-            || order
-                .reference_id
-                .as_deref()
-                .is_some_and(|r| in_flight_refs.contains(r));
-        if order.status != OrderStatus::Pending || in_flight {
+        if order.status != OrderStatus::Pending
+            || in_flight(order.order_id, order.reference_id.as_deref())
+        {
             continue;
         }
         let done = match order.type_ {
