@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::cli::plan::credentials::{self, AccountCredentials};
 use crate::cli::plan::manifests::{self, Manifests};
 use crate::cli::plan::vendor::InventoryReader;
-use crate::crd::{MAX_SET_NUMBERS, PolicyMode};
+use crate::crd::{MAX_SET_NUMBERS, PolicyMode, PolicySpec};
 
 /// Appended to `import --help`.
 const AFTER_HELP: &str = "\
@@ -206,8 +206,8 @@ pub struct Shape {
     pub group_by: GroupBy,
     /// Most numbers per set.
     pub max_numbers: usize,
-    /// `spec.policy` as (purchase, move, disconnect).
-    pub policy: (PolicyMode, PolicyMode, PolicyMode),
+    /// `spec.policy` of every set.
+    pub policy: PolicySpec,
     /// Where the inventory came from, for the header comment.
     pub source: String,
 }
@@ -220,14 +220,6 @@ fn parse_mode(flag: &str, raw: &str) -> Result<PolicyMode, ImportError> {
         _ => Err(ImportError::Usage(format!(
             "{flag} '{raw}' is not a policy: use Auto, Approve or Deny"
         ))),
-    }
-}
-
-fn mode_name(mode: PolicyMode) -> &'static str {
-    match mode {
-        PolicyMode::Auto => "Auto",
-        PolicyMode::Approve => "Approve",
-        PolicyMode::Deny => "Deny",
     }
 }
 
@@ -269,11 +261,11 @@ pub async fn run(
             args.max_numbers
         )));
     }
-    let policy = (
-        parse_mode("--purchase", &args.purchase)?,
-        parse_mode("--move", &args.r#move)?,
-        parse_mode("--disconnect", &args.disconnect)?,
-    );
+    let policy = PolicySpec {
+        purchase: parse_mode("--purchase", &args.purchase)?,
+        r#move: parse_mode("--move", &args.r#move)?,
+        disconnect: parse_mode("--disconnect", &args.disconnect)?,
+    };
     let packages: Vec<PackageId> = args
         .packages
         .iter()
@@ -359,12 +351,13 @@ pub async fn run(
     };
     let mut summary = format!(
         "imported {total} numbers of {} into {} sets{written} (namespace {}, accountRef {}, \
-         disconnect: {})\n",
+         disconnect: {:?})\n",
         account.source,
         sets.len(),
         args.namespace,
         args.account_ref,
-        mode_name(policy.2),
+        // The mode's name as a manifest spells it (Auto, Approve, Deny).
+        shape.policy.disconnect,
     );
     for set in &sets {
         summary.push_str(&format!(
@@ -504,7 +497,7 @@ struct Metadata<'a> {
 struct Spec<'a> {
     account_ref: AccountRef<'a>,
     packages: Vec<Package<'a>>,
-    policy: Policy,
+    policy: &'a PolicySpec,
 }
 
 #[derive(Serialize)]
@@ -517,14 +510,6 @@ struct Package<'a> {
     #[serde(rename = "packageID")]
     package_id: u64,
     numbers: Vec<&'a str>,
-}
-
-#[derive(Serialize)]
-struct Policy {
-    purchase: &'static str,
-    #[serde(rename = "move")]
-    r#move: &'static str,
-    disconnect: &'static str,
 }
 
 fn manifest(
@@ -550,11 +535,7 @@ fn manifest(
                 package_id: package.get(),
                 numbers: numbers.iter().map(E164::as_str).collect(),
             }],
-            policy: Policy {
-                purchase: mode_name(shape.policy.0),
-                r#move: mode_name(shape.policy.1),
-                disconnect: mode_name(shape.policy.2),
-            },
+            policy: &shape.policy,
         },
     };
     let body = yaml_serde::to_string(&document).map_err(|e| ImportError::Invalid {
@@ -652,7 +633,7 @@ mod tests {
             prefix: "imported-".into(),
             group_by,
             max_numbers: max,
-            policy: (PolicyMode::Auto, PolicyMode::Auto, PolicyMode::Deny),
+            policy: PolicySpec::default(),
             source: "user demo".into(),
         }
     }
