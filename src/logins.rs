@@ -500,18 +500,50 @@ impl<C: Prover> Logins<C> {
         }
     }
 
-    /// Drops logins no set uses any more (their clients and proofs).
-    pub fn retain(&self, used: &std::collections::BTreeSet<Fingerprint>) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|fp, _| used.contains(fp));
+    /// Drops the logins no member set acts with any more — a rotated
+    /// Secret's old credentials, a deleted set's — with their clients and
+    /// proofs, so that the logins held stay as many as the credentials in use.
+    ///
+    /// Kept although unused: a login being proven right now, and one whose
+    /// verdict is younger than [`REFUSAL_QUIET`]. A refusal must outlive its
+    /// quiet time (a Secret with a wrong password is not a member, and
+    /// dropping its refusal would let every routing ask the vendor again), and
+    /// a fresh proof must outlive the moment between the router's proof and
+    /// its join. Returns how many logins were dropped.
+    pub fn sweep(&self, used: &std::collections::BTreeSet<Fingerprint>) -> usize {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let before = entries.len();
+        entries.retain(|fp, entry| {
+            if used.contains(fp) {
+                return true;
+            }
+            match entry.state.try_lock() {
+                // Someone is asking the vendor about it.
+                Err(_) => true,
+                Ok(state) => match &*state {
+                    State::Unproven => false,
+                    State::Proven(at) | State::Refused(at, _) => at.elapsed() < REFUSAL_QUIET,
+                },
+            }
+        });
+        before - entries.len()
+    }
+
+    /// How many logins are held.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether no login is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn secret() -> SecretRef {
@@ -707,6 +739,56 @@ mod tests {
             .expect_err("expired, vendor down");
         assert!(matches!(e, LoginError::Unchecked { .. }), "{e}");
         assert!(!e.needs_a_person());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sweep_drops_unused_logins_once_their_verdict_is_older_than_the_quiet_time() {
+        let fake = Fake::default();
+        let logins = logins(&fake);
+        let old = read(&[("username", "bob"), ("password", "right")]).expect("ok");
+        let wrong = read(&[("username", "bob"), ("password", "wrong")]).expect("ok");
+        logins.prove(&old).await.expect("proven");
+        assert!(logins.prove(&wrong).await.is_err());
+        let nobody = BTreeSet::new();
+        assert_eq!(
+            logins.sweep(&nobody),
+            0,
+            "a fresh proof and a fresh refusal stay (the router joins right after a proof)"
+        );
+        assert_eq!(logins.len(), 2);
+
+        tokio::time::advance(REFUSAL_QUIET).await;
+        let rotated = BTreeSet::from([wrong.fingerprint]);
+        assert_eq!(logins.sweep(&rotated), 1, "the unused proof goes");
+        assert!(!logins.is_proven(&old.fingerprint).await);
+        assert_eq!(logins.len(), 1, "the login a set still uses stays");
+
+        assert_eq!(logins.sweep(&nobody), 1);
+        assert!(logins.is_empty());
+        let calls = fake.calls.load(Ordering::SeqCst);
+        logins.prove(&old).await.expect("proven afresh");
+        assert_eq!(
+            fake.calls.load(Ordering::SeqCst),
+            calls + 1,
+            "a swept login is asked again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sweep_keeps_a_login_being_proven() {
+        let fake = Fake::default();
+        let logins = logins(&fake);
+        let right = read(&[("username", "bob"), ("password", "right")]).expect("ok");
+        let proving = {
+            let logins = logins.clone();
+            let right = right.clone();
+            tokio::spawn(async move { logins.prove(&right).await.map(|_| ()) })
+        };
+        // The proof is under way (the fake answers after 50 ms).
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(logins.sweep(&BTreeSet::new()), 0);
+        proving.await.expect("joined").expect("proven");
+        assert!(logins.is_proven(&right.fingerprint).await);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,5 +1,6 @@
 //! End-to-end safety scenarios on a real control plane with the simulated
-//! vendor: deletion, a quiet converged set, bad credentials without a hot loop,
+//! vendor: deletion (and the retirement of an account no set uses), a quiet
+//! converged set, bad credentials without a hot loop,
 //! the disconnect grace period, and crashes while a purchase is in flight. The
 //! vendor's ledger is the proof: nothing bought twice, nothing disconnected by
 //! accident.
@@ -111,6 +112,66 @@ fn deleting_a_set_under_disconnect_auto_disconnects_its_numbers_first() {
         once(&[A, B]),
         "{}",
         ledger_text(&s.ledger())
+    );
+}
+
+/// Whether `/metrics` carries a per-account series of the account the
+/// scenario's Secret proves (`tollfree_inventory_numbers{account="user …"}`).
+fn has_account_series(s: &Scenario) -> bool {
+    s.operator()
+        .metrics()
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("tollfree_inventory_numbers{") && l.contains("account=\"user "))
+}
+
+#[test]
+fn an_account_no_set_uses_any_more_is_retired_and_a_set_joining_again_is_served_afresh() {
+    let s = Scenario::start();
+    s.apply(&two_numbers("Deny", ""));
+    s.wait_ready("lines");
+    assert!(
+        has_account_series(&s),
+        "{}",
+        s.operator().metrics().unwrap_or_default()
+    );
+
+    // The last set of the account goes: after one resync interval without a
+    // member, its worker retires, with its per-account series.
+    s.kubectl(&["delete", "tfns", "lines", "--wait=false"]);
+    s.wait_gone("lines", Duration::from_secs(10));
+    let deadline = Instant::now() + RESYNC * 4;
+    while has_account_series(&s) || !s.operator().logs().contains("account worker retired") {
+        assert!(
+            Instant::now() < deadline,
+            "the account's worker did not retire within {:?} of its last set's deletion:\n{}\n{}",
+            RESYNC * 4,
+            s.operator().metrics().unwrap_or_default(),
+            s.operator().logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let listings = s.requests().get(LIST_INVENTORY).copied();
+    std::thread::sleep(RESYNC * 2);
+    assert_eq!(
+        s.requests().get(LIST_INVENTORY).copied(),
+        listings,
+        "a retired account is not listed"
+    );
+
+    // A set joining the account again gets a new worker: a full walk, its
+    // numbers adopted (nothing bought), the series back.
+    s.apply(&two_numbers("Deny", ""));
+    let set = s.wait_ready("lines");
+    assert_eq!(number_state(&set, A), Some(NumberState::Active));
+    assert_eq!(number_state(&set, B), Some(NumberState::Active));
+    assert!(has_account_series(&s));
+    let ledger = s.ledger();
+    assert_eq!(
+        tally(&ledger, LedgerKind::Purchase),
+        once(&[A, B]),
+        "each number bought once, before the first deletion:\n{}",
+        ledger_text(&ledger)
     );
 }
 

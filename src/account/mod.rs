@@ -171,14 +171,23 @@ impl Accounts {
     /// when the set is new to it or changed.
     pub fn join(&self, set: SetId, identity: VendorIdentity, member: Member) {
         let mut workers = self.workers();
+        // Whether a login may have lost its last set: the set moved from
+        // another account, or acts with other credentials (a rotation).
+        let mut rotated = false;
         for (id, handle) in workers.iter() {
             if id != &identity && handle.inbox.members().remove(&set).is_some() {
                 handle.inbox.notify.notify_one();
+                rotated = true;
             }
         }
         let handle = workers.entry(identity.clone()).or_insert_with(|| {
             let inbox = Arc::new(Inbox::default());
-            let worker = Worker::new(identity, self.env.clone(), inbox.clone());
+            let worker = Worker::new(
+                identity,
+                self.env.clone(),
+                inbox.clone(),
+                self.workers.clone(),
+            );
             let stop = self.stop.subscribe();
             Handle {
                 inbox,
@@ -187,8 +196,9 @@ impl Accounts {
         });
         let changed = {
             let mut members = handle.inbox.members();
-            let changed = members
-                .get(&set)
+            let before = members.get(&set);
+            rotated |= before.is_some_and(|m| m.fingerprint != member.fingerprint);
+            let changed = before
                 .is_none_or(|m| m.trigger != member.trigger || m.fingerprint != member.fingerprint);
             members.insert(set, member);
             changed
@@ -196,16 +206,27 @@ impl Accounts {
         if changed {
             handle.inbox.notify.notify_one();
         }
+        drop(workers);
+        if rotated {
+            self.sweep_logins();
+        }
     }
 
     /// Takes `set` out of its account (its credentials failed, or it was
     /// released). What its status records as owned stays protected there.
+    /// Logins no member uses any more are dropped — also when `set` was no
+    /// member: a refused login it tried goes once its quiet time is over.
     pub fn leave(&self, set: &SetId) {
         for handle in self.workers().values() {
             if handle.inbox.members().remove(set).is_some() {
                 handle.inbox.notify.notify_one();
             }
         }
+        self.sweep_logins();
+    }
+
+    fn sweep_logins(&self) {
+        sweep_logins(&self.workers, &self.env.logins);
     }
 
     /// The account `set` is a member of, if any.
@@ -229,6 +250,32 @@ impl Accounts {
     }
 }
 
+/// Drops the logins no member of any worker acts with any more
+/// ([`Logins::sweep`]). Run when a set leaves or changes credentials, and at
+/// every pass (a refusal's quiet time or a fresh proof ends with no event).
+fn sweep_logins(workers: &Mutex<HashMap<VendorIdentity, Handle>>, logins: &Logins<VendorClient>) {
+    let used: BTreeSet<Fingerprint> = workers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .flat_map(|h| {
+            h.inbox
+                .members()
+                .values()
+                .map(|m| m.fingerprint)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let dropped = logins.sweep(&used);
+    if dropped > 0 {
+        tracing::debug!(
+            dropped,
+            held = logins.len(),
+            "dropped logins no set uses any more"
+        );
+    }
+}
+
 /// One account's worker.
 struct Worker {
     /// `status.account` and the metrics' account label.
@@ -245,6 +292,12 @@ struct Worker {
     last_sent: Option<Timestamp>,
     /// When the members' Secrets were last read again.
     secrets_checked: Option<Instant>,
+    /// Since when the worker has had no member set (see [`Worker::retire`]).
+    idle_since: Option<Instant>,
+    /// The account's identity, its key in `workers`.
+    identity: VendorIdentity,
+    /// Every worker (a retiring worker takes itself out).
+    workers: Arc<Mutex<HashMap<VendorIdentity, Handle>>>,
 }
 
 /// Why a pass stopped before recording a plan.
@@ -256,7 +309,12 @@ enum PassError {
 }
 
 impl Worker {
-    fn new(identity: VendorIdentity, env: Arc<Env>, inbox: Arc<Inbox>) -> Self {
+    fn new(
+        identity: VendorIdentity,
+        env: Arc<Env>,
+        inbox: Arc<Inbox>,
+        workers: Arc<Mutex<HashMap<VendorIdentity, Handle>>>,
+    ) -> Self {
         let name = identity.to_string();
         let digest = Sha256::digest(name.as_bytes());
         let tag = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
@@ -271,6 +329,9 @@ impl Worker {
             backoff: Backoff::default(),
             last_sent: None,
             secrets_checked: None,
+            idle_since: None,
+            identity,
+            workers,
         }
     }
 
@@ -296,8 +357,42 @@ impl Worker {
                 Some(kind) => timer.failure(&kind),
             }
             next = after;
+            if self.retire() {
+                tracing::info!(account = %self.name, "account worker retired: no set has used the account for a resync interval");
+                return;
+            }
         }
         tracing::info!(account = %self.name, "account worker stopped");
+    }
+
+    /// Takes the worker out once it has had no member set for a whole resync
+    /// interval and holds no status it still has to write: its inventory, its
+    /// journal and the account's metric series go. Sets that cannot act but
+    /// own numbers here need no worker meanwhile (nothing acts on the
+    /// account); when a set joins again, a new worker starts with a full walk.
+    /// The check and the removal happen under the workers' lock, which
+    /// [`Accounts::join`] holds while adding a member: no set joins a worker
+    /// that is leaving. Returns whether the worker retired.
+    fn retire(&self) -> bool {
+        let resync = self.env.settings.resync_interval;
+        if self.idle_since.is_none_or(|t| t.elapsed() < resync)
+            || !self.journal.unsaved_uids().is_empty()
+        {
+            return false;
+        }
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.inbox.members().is_empty() {
+            return false;
+        }
+        if workers
+            .get(&self.identity)
+            .is_some_and(|h| Arc::ptr_eq(&h.inbox, &self.inbox))
+        {
+            workers.remove(&self.identity);
+        }
+        // Under the lock: a new worker of this account cannot report before.
+        self.env.metrics.forget_account(&self.name);
+        true
     }
 
     fn members(&self) -> BTreeMap<SetId, Member> {
@@ -310,6 +405,7 @@ impl Worker {
         let now = Timestamp::now();
         let resync = self.env.settings.resync_interval;
         let members = self.members();
+        sweep_logins(&self.workers, &self.env.logins);
         let ids: BTreeSet<SetId> = members.keys().cloned().collect();
         self.generations.retain(&ids);
         // One read of the store for the pass; what it lags behind this
@@ -322,8 +418,10 @@ impl Worker {
         self.journal.retain(&live);
         self.flush_unsaved(&stored).await;
         let Some(active) = members.values().next().cloned() else {
+            self.idle_since.get_or_insert_with(Instant::now);
             return (Instant::now() + resync, None);
         };
+        self.idle_since = None;
         self.recheck_secrets(&members, resync).await;
 
         // 1. Observe.
