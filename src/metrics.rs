@@ -212,6 +212,23 @@ pub struct SetNumbers {
     pub missing: usize,
 }
 
+/// What every set last reported, and the per-account sums over it, kept by
+/// deltas: a report costs the same whatever the number of sets.
+#[derive(Debug, Default)]
+struct Shares {
+    sets: HashMap<SetId, SetShare>,
+    accounts: HashMap<String, AccountSum>,
+}
+
+/// One account's sums over the sets that report it.
+#[derive(Debug, Default)]
+struct AccountSum {
+    /// How many sets report the account: at 0 its series go.
+    sets: usize,
+    missing: i64,
+    blocked: i64,
+}
+
 /// What one set last reported, so that sums over sets can be corrected.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct SetShare {
@@ -242,7 +259,7 @@ struct Inner {
     inventory_size: Family<AccountLabels, Gauge>,
     inventory_anomalies: Family<AnomalyLabels, Counter>,
     leader: Gauge,
-    shares: Mutex<HashMap<SetId, SetShare>>,
+    shares: Mutex<Shares>,
     /// By set: the reason each condition type was last exported with, so that
     /// a series whose reason changed can be removed.
     condition_reasons: Mutex<HashMap<SetId, BTreeMap<String, String>>>,
@@ -445,7 +462,7 @@ impl Metrics {
                 inventory_size,
                 inventory_anomalies,
                 leader,
-                shares: Mutex::new(HashMap::new()),
+                shares: Mutex::new(Shares::default()),
                 condition_reasons: Mutex::new(HashMap::new()),
             }),
         }
@@ -542,22 +559,20 @@ impl Metrics {
         }
         let mut shares = self.shares();
         let previous = shares
+            .sets
             .insert(set.clone(), share.clone())
             .unwrap_or_default();
         self.apply_share_delta(&set.namespace, &previous, &share);
-        self.resum_accounts(
-            &shares,
-            [previous.account.as_deref(), share.account.as_deref()],
-        );
+        self.apply_account_delta(&mut shares.accounts, &previous, Some(&share));
     }
 
     /// Removes a deleted set's share from the per-namespace and per-account
     /// gauges, and its condition series.
     pub fn forget_set(&self, set: &SetId) {
         let mut shares = self.shares();
-        if let Some(previous) = shares.remove(set) {
+        if let Some(previous) = shares.sets.remove(set) {
             self.apply_share_delta(&set.namespace, &previous, &SetShare::default());
-            self.resum_accounts(&shares, [previous.account.as_deref(), None]);
+            self.apply_account_delta(&mut shares.accounts, &previous, None);
         }
         drop(shares);
         let reasons = self.condition_reasons().remove(set);
@@ -612,38 +627,51 @@ impl Metrics {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Sets the per-account sums of `accounts` from every set's share; an
-    /// account no set reports any more loses its series.
-    fn resum_accounts<'a>(
+    /// Moves a set's share from `old` (its previous report) to `new` (none
+    /// when the set is gone) in the per-account sums, and exports the sums of
+    /// the accounts concerned; an account no set reports any more loses its
+    /// series.
+    fn apply_account_delta(
         &self,
-        shares: &HashMap<SetId, SetShare>,
-        accounts: impl IntoIterator<Item = Option<&'a str>>,
+        accounts: &mut HashMap<String, AccountSum>,
+        old: &SetShare,
+        new: Option<&SetShare>,
     ) {
-        for account in accounts.into_iter().flatten() {
+        if let Some(account) = &old.account
+            && let Some(sum) = accounts.get_mut(account)
+        {
+            sum.sets = sum.sets.saturating_sub(1);
+            sum.missing -= old.missing;
+            sum.blocked -= old.blocked;
+        }
+        if let Some(new) = new
+            && let Some(account) = &new.account
+        {
+            let sum = accounts.entry(account.clone()).or_default();
+            sum.sets += 1;
+            sum.missing += new.missing;
+            sum.blocked += new.blocked;
+        }
+        let touched = [old.account.as_ref(), new.and_then(|n| n.account.as_ref())];
+        for account in touched.into_iter().flatten() {
             let labels = AccountLabels {
-                account: account.to_owned(),
+                account: account.clone(),
             };
-            let mut reported = false;
-            let (mut missing, mut blocked) = (0, 0);
-            for share in shares
-                .values()
-                .filter(|s| s.account.as_deref() == Some(account))
-            {
-                reported = true;
-                missing += share.missing;
-                blocked += share.blocked;
-            }
-            if reported {
-                self.inner.missing.get_or_create(&labels).set(missing);
-                self.inner.blocked.get_or_create(&labels).set(blocked);
-            } else {
-                self.inner.missing.remove(&labels);
-                self.inner.blocked.remove(&labels);
+            match accounts.get(account) {
+                Some(sum) if sum.sets > 0 => {
+                    self.inner.missing.get_or_create(&labels).set(sum.missing);
+                    self.inner.blocked.get_or_create(&labels).set(sum.blocked);
+                }
+                _ => {
+                    accounts.remove(account);
+                    self.inner.missing.remove(&labels);
+                    self.inner.blocked.remove(&labels);
+                }
             }
         }
     }
 
-    fn shares(&self) -> MutexGuard<'_, HashMap<SetId, SetShare>> {
+    fn shares(&self) -> MutexGuard<'_, Shares> {
         // A poisoned lock only means a panic elsewhere mid-update; the map is
         // still usable (worst case a gauge is briefly off).
         self.inner
@@ -1144,6 +1172,63 @@ mod tests {
             Some(1.0),
             "{text}"
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of reports, moves between accounts and
+        /// deletions, each account's gauges are the sums over the sets that
+        /// report it now, and an account no set reports has no series.
+        #[test]
+        fn account_sums_follow_every_sequence_of_reports(
+            steps in proptest::collection::vec(
+                (0usize..4, proptest::option::of(0usize..3), 0usize..5, 0usize..5),
+                1..40,
+            )
+        ) {
+            let m = Metrics::new();
+            let accounts = ["user a", "user b", "user c"];
+            let mut expected: BTreeMap<usize, (usize, usize, usize)> = BTreeMap::new();
+            let mut now: BTreeMap<usize, (usize, usize, usize)> = BTreeMap::new();
+            for (set_index, account, blocked, missing) in steps {
+                let id = set("ns", &format!("s{set_index}"));
+                match account {
+                    Some(account) => {
+                        m.record_set(&id, &SetNumbers {
+                            account: accounts[account].into(),
+                            states: BTreeMap::from([(NumberState::Blocked, blocked)]),
+                            pending_orders: 0,
+                            missing,
+                        });
+                        now.insert(set_index, (account, blocked, missing));
+                    }
+                    None => {
+                        m.forget_set(&id);
+                        now.remove(&set_index);
+                    }
+                }
+            }
+            for (account, blocked, missing) in now.values() {
+                let sum = expected.entry(*account).or_default();
+                sum.0 += 1;
+                sum.1 += blocked;
+                sum.2 += missing;
+            }
+            let text = m.encode().expect("encode");
+            for (i, account) in accounts.iter().enumerate() {
+                let blocked = sample(&text, &format!("tollfree_blocked_numbers{{account=\"{account}\"}}"));
+                let missing = sample(&text, &format!("tollfree_missing_numbers{{account=\"{account}\"}}"));
+                match expected.get(&i) {
+                    Some(&(_, b, mi)) => {
+                        proptest::prop_assert_eq!(blocked, Some(b as f64), "{}", text);
+                        proptest::prop_assert_eq!(missing, Some(mi as f64), "{}", text);
+                    }
+                    None => {
+                        proptest::prop_assert_eq!(blocked, None, "{}", text);
+                        proptest::prop_assert_eq!(missing, None, "{}", text);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

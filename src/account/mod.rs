@@ -601,9 +601,8 @@ impl Worker {
             input = self.planner_input(observed, now);
             plan = tollfree_plan::plan(&input);
         }
-        let trusted = tollfree_plan::inventory_check(&input).is_ok();
         self.inventory
-            .set_trusted_count(plan.trusted_count, trusted);
+            .set_trusted_count(plan.trusted_count, plan.trusted);
         self.env.metrics.set_unowned(&self.name, plan.unowned);
         Ok(Planned { input, plan })
     }
@@ -796,6 +795,8 @@ impl Worker {
             account: &name,
             inventory_count: self.inventory.trusted_count().map(|c| c as u64),
         };
+        let plans: HashMap<&SetId, &SetPlan> = plan.sets.iter().map(|p| (&p.id, p)).collect();
+        let inputs: HashMap<&SetId, &SetInput> = inputs.sets.iter().map(|s| (&s.id, s)).collect();
         for (id, obj) in &observed.objects {
             let prev = obj.status.as_ref();
             if let Some(e) = observed.invalid.get(id) {
@@ -804,10 +805,7 @@ impl Worker {
                 self.report(obj, prev, status, None, f.reason.into()).await;
                 continue;
             }
-            let (Some(set_plan), Some(input)) = (
-                plan.sets.iter().find(|p| &p.id == id),
-                inputs.sets.iter().find(|s| &s.id == id),
-            ) else {
+            let (Some(&set_plan), Some(&input)) = (plans.get(id), inputs.get(id)) else {
                 continue;
             };
             let run = runs.and_then(|r| r.get(id));
@@ -1057,6 +1055,7 @@ mod tests {
             sets,
             unowned: 0,
             trusted_count: None,
+            trusted: true,
         }
     }
 

@@ -157,7 +157,8 @@ pub fn plan(input: &PlanInput) -> Plan {
         .collect();
     sets.sort_by(|a, b| a.id.cmp(&b.id));
     let unowned = ownership::count_unowned(&input.inventory, &prepared.wants, &sets);
-    let trusted_count = if prepared.ctx.trusted() {
+    let trusted = prepared.ctx.trusted();
+    let trusted_count = if trusted {
         Some(input.inventory.numbers.len())
     } else {
         input.last_good_count
@@ -166,6 +167,7 @@ pub fn plan(input: &PlanInput) -> Plan {
         sets,
         unowned,
         trusted_count,
+        trusted,
     }
 }
 

@@ -710,4 +710,7 @@ pub struct Plan {
     /// listing's when it is trusted ([`inventory_check`](crate::inventory_check)),
     /// else the previous one, unchanged.
     pub trusted_count: Option<usize>,
+    /// Whether this listing passed [`inventory_check`](crate::inventory_check):
+    /// when it did not, the operator looks again sooner.
+    pub trusted: bool,
 }

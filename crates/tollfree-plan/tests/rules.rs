@@ -1850,6 +1850,7 @@ fn a_sharp_drop_stays_untrusted_however_often_it_repeats() {
     for round in 0..3 {
         let plan = world.plan();
         assert_eq!(plan.trusted_count, Some(10), "round {round}");
+        assert!(!plan.trusted, "round {round}");
         let s = of(&plan, "s");
         assert!(s.actions.is_empty(), "round {round}: {:?}", s.actions);
         assert_eq!(s.reason, Reason::InventoryUnsafe, "round {round}");
@@ -1875,11 +1876,14 @@ fn a_person_confirming_the_new_count_makes_the_listing_trusted() {
     world.0.confirmed_count = Some(1);
     let plan = world.plan();
     assert_eq!(plan.trusted_count, Some(1));
+    assert!(plan.trusted);
     assert!(inventory_check(&world.0).is_ok());
     // A confirmation of another count trusts nothing.
     world.0.confirmed_count = Some(2);
     assert!(inventory_check(&world.0).is_err());
-    assert_eq!(world.plan().trusted_count, Some(10));
+    let plan = world.plan();
+    assert_eq!(plan.trusted_count, Some(10));
+    assert!(!plan.trusted);
 }
 
 #[test]
