@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::logins::{Logins, VendorIdentity};
+use crate::logins::Logins;
 use crate::metrics::Metrics;
 use crate::server::Readiness;
 
@@ -90,11 +90,9 @@ pub fn vendor_client_factory(
     base_url: String,
     rate_limit: f64,
     metrics: Metrics,
-) -> impl Fn(&VendorIdentity, intelepeer::Credentials) -> Result<VendorClient, intelepeer::Error>
-+ Send
-+ Sync
-+ 'static {
-    move |_identity, credentials| {
+) -> impl Fn(intelepeer::Credentials) -> Result<VendorClient, intelepeer::Error> + Send + Sync + 'static
+{
+    move |credentials| {
         let metrics = metrics.clone();
         let mut config = intelepeer::ClientConfig::new(base_url.clone(), credentials).observer(
             move |call: &intelepeer::CallRecord| {

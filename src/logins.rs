@@ -359,8 +359,7 @@ struct Entry<C> {
 }
 
 /// Builds a vendor client for a login.
-pub type ClientFactory<C> =
-    Arc<dyn Fn(&VendorIdentity, Credentials) -> Result<C, intelepeer::Error> + Send + Sync>;
+pub type ClientFactory<C> = Arc<dyn Fn(Credentials) -> Result<C, intelepeer::Error> + Send + Sync>;
 
 /// Every login seen, by fingerprint: its client and its proof. Cheap to clone.
 pub struct Logins<C> {
@@ -389,10 +388,7 @@ impl<C> fmt::Debug for Logins<C> {
 impl<C: Prover> Logins<C> {
     /// No logins yet; clients are built with `factory`.
     pub fn new(
-        factory: impl Fn(&VendorIdentity, Credentials) -> Result<C, intelepeer::Error>
-        + Send
-        + Sync
-        + 'static,
+        factory: impl Fn(Credentials) -> Result<C, intelepeer::Error> + Send + Sync + 'static,
     ) -> Self {
         Self {
             factory: Arc::new(factory),
@@ -406,11 +402,9 @@ impl<C: Prover> Logins<C> {
             return Ok(e.clone());
         }
         let client =
-            (self.factory)(&login.identity, login.credentials.clone()).map_err(|source| {
-                LoginError::Client {
-                    secret: login.secret.clone(),
-                    source,
-                }
+            (self.factory)(login.credentials.clone()).map_err(|source| LoginError::Client {
+                secret: login.secret.clone(),
+                source,
             })?;
         let entry = Arc::new(Entry {
             identity: login.identity.clone(),
@@ -674,7 +668,7 @@ mod tests {
 
     fn logins(fake: &Fake) -> Logins<Fake> {
         let fake = fake.clone();
-        Logins::new(move |_, _| Ok(fake.clone()))
+        Logins::new(move |_| Ok(fake.clone()))
     }
 
     #[tokio::test(start_paused = true)]
