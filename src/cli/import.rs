@@ -275,19 +275,16 @@ pub async fn run(
         })
         .collect::<Result<_, _>>()?;
 
-    let account: AccountCredentials = match &args.secret_file {
-        Some(path) => credentials::from_secret_file(path).map_err(ImportError::Credentials)?,
-        None => credentials::from_env(&env)
-            .map_err(ImportError::Credentials)?
-            .ok_or_else(|| {
-                ImportError::Credentials(format!(
-                    "no IntelePeer credentials: pass --secret-file FILE, or set {} and {} (or {})",
-                    credentials::ENV_USERNAME,
-                    credentials::ENV_PASSWORD,
-                    credentials::ENV_TOKEN
-                ))
-            })?,
-    };
+    let account: AccountCredentials = credentials::given(args.secret_file.as_deref(), &env)
+        .map_err(ImportError::Credentials)?
+        .ok_or_else(|| {
+            ImportError::Credentials(format!(
+                "no IntelePeer credentials: pass --secret-file FILE, or set {} and {} (or {})",
+                credentials::ENV_USERNAME,
+                credentials::ENV_PASSWORD,
+                credentials::ENV_TOKEN
+            ))
+        })?;
     let vendor_error = |e: intelepeer::Error| ImportError::Vendor {
         account: account.source.clone(),
         url: url.clone(),

@@ -161,6 +161,18 @@ pub fn from_secret(secret: &LoadedSecret) -> Result<AccountCredentials, String> 
     ))
 }
 
+/// The credentials a command was given for every account, first found wins:
+/// `--secret-file`, else the environment ([`from_env`]). `Ok(None)`: neither.
+pub fn given(
+    secret_file: Option<&Path>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<AccountCredentials>, String> {
+    match secret_file {
+        Some(path) => from_secret_file(path).map(Some),
+        None => from_env(var),
+    }
+}
+
 /// Reads the environment through `var` (empty values count as unset).
 /// `Ok(None)`: none of the variables is set.
 pub fn from_env(

@@ -614,10 +614,8 @@ fn group_by_account(
     manifests: &Manifests,
     candidates: Vec<Candidate>,
 ) -> Result<BTreeMap<VendorIdentity, Group>, PlanError> {
-    let shared = match &args.secret_file {
-        Some(path) => Some(credentials::from_secret_file(path).map_err(PlanError::Credentials)?),
-        None => credentials::from_env(env).map_err(PlanError::Credentials)?,
-    };
+    let shared =
+        credentials::given(args.secret_file.as_deref(), env).map_err(PlanError::Credentials)?;
     let mut groups: BTreeMap<VendorIdentity, Group> = BTreeMap::new();
     for candidate in candidates {
         let account = match &shared {
