@@ -53,9 +53,7 @@ pub fn hold(hold: &Hold, hash: &str) -> String {
         Hold::OverBudget => "over the per-sync limit; runs in a later sync".to_owned(),
         Hold::Grace(until) => format!("in disconnectGracePeriod until {until}"),
         Hold::UnsafeInventory(reason) => format!("inventory not trusted: {reason}"),
-        Hold::Unverified => {
-            "waiting for an inventory listing newer than the spec (adopt before buying)".to_owned()
-        }
+        Hold::Unverified => tollfree_plan::UNVERIFIED.to_owned(),
     }
 }
 

@@ -54,7 +54,7 @@ pub use gate::inventory_check;
 pub use hash::{approval_hash, approves, missing_hash};
 pub use model::*;
 pub use ownership::claimed_numbers;
-pub use status::{count, describe, search};
+pub use status::{UNVERIFIED, count, describe, search};
 
 /// How long a reservation is assumed to live when the vendor's answer (its
 /// `expirationDate`) was never recorded: the intent counts as expired once

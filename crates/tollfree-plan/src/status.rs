@@ -119,11 +119,14 @@ pub fn hold_text(hold: &Hold, op: &str, set: &SetInput, hash: &str) -> String {
         ),
         Hold::Grace(until) => format!("grace period until {until}"),
         Hold::UnsafeInventory(why) => why.clone(),
-        Hold::Unverified => {
-            "waiting for an inventory listing newer than the spec (adopt before buying)".to_owned()
-        }
+        Hold::Unverified => UNVERIFIED.to_owned(),
     }
 }
+
+/// Why a reservation waits for a fresher listing ([`Hold::Unverified`]), in
+/// a number's message and in the operator's `status.plan` alike.
+pub const UNVERIFIED: &str =
+    "waiting for an inventory listing newer than the spec (adopt before buying)";
 
 /// Turns an entry into the status line, now that the gate decided.
 pub fn render(
