@@ -307,7 +307,7 @@ fn document_into(
         };
         // What serde let through (unknown fields, some wrong types) the API
         // server still rejects.
-        if let Some(e) = strict_error(super::strict::check(&document)) {
+        if let Some(e) = strict_error(super::strict::check_beyond_metadata(&document)) {
             return Err(e);
         }
         if object

@@ -87,6 +87,16 @@ fn schema() -> &'static Value {
 /// Every field of `document` (a whole `TollFreeNumberSet`) that strict
 /// decoding rejects, in document order (keys sorted).
 pub fn check(document: &Value) -> Vec<Violation> {
+    check_fields(document, true)
+}
+
+/// What [`check`] finds outside `metadata` (for a caller that checked
+/// `metadata` first, with [`check_metadata_of`]).
+pub fn check_beyond_metadata(document: &Value) -> Vec<Violation> {
+    check_fields(document, false)
+}
+
+fn check_fields(document: &Value, with_metadata: bool) -> Vec<Violation> {
     let mut out = Vec::new();
     let root = schema();
     let Some(object) = document.as_object() else {
@@ -95,7 +105,9 @@ pub fn check(document: &Value) -> Vec<Violation> {
     for (key, value) in object {
         let path = key.clone();
         if key == "metadata" {
-            check_metadata(value, &mut out);
+            if with_metadata {
+                check_metadata(value, &mut out);
+            }
             continue;
         }
         // Type information, which the generated schema leaves to the server.
