@@ -357,25 +357,31 @@ pub async fn run(
         }
     }
 
-    for _ in 0..MAX_CONFLICTS {
-        let current = read(&api, &args.name, &id).await?;
-        let now = match pending(&current) {
-            Ok(p) => p,
-            Err(_) => {
+    // The patch carries the resourceVersion of the set as shown: if anything
+    // changed since (the person may have taken minutes), the apiserver
+    // answers 409 and the plan is read and compared again.
+    let mut current = set;
+    for attempt in 0..MAX_CONFLICTS {
+        if attempt > 0 {
+            current = read(&api, &args.name, &id).await?;
+            let now = match pending(&current) {
+                Ok(p) => p,
+                Err(_) => {
+                    return Err(ApproveError::PlanChanged {
+                        set: id,
+                        shown: shown.hash,
+                        now: "none (nothing awaits approval now, or the spec is not planned yet)"
+                            .to_owned(),
+                    });
+                }
+            };
+            if now.hash != shown.hash || now.generation != shown.generation {
                 return Err(ApproveError::PlanChanged {
                     set: id,
                     shown: shown.hash,
-                    now: "none (nothing awaits approval now, or the spec is not planned yet)"
-                        .to_owned(),
+                    now: now.hash,
                 });
             }
-        };
-        if now.hash != shown.hash || now.generation != shown.generation {
-            return Err(ApproveError::PlanChanged {
-                set: id,
-                shown: shown.hash,
-                now: now.hash,
-            });
         }
         let patch = serde_json::json!({
             "metadata": {
