@@ -119,11 +119,9 @@ impl FromStr for Faults {
     /// order; underscores may replace dashes; the empty string is no faults).
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let mut faults = Faults::default();
-        for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| FaultsParseError::NotKeyValue(item.to_owned()))?;
-            let (key, value) = (key.trim(), value.trim());
+        for item in crate::spec_items::items(spec) {
+            let item = item.map_err(|i| FaultsParseError::NotKeyValue(i.to_owned()))?;
+            let (key, value) = (item.written, item.value);
             let bad = |expected| FaultsParseError::BadValue {
                 key: key.to_owned(),
                 value: value.to_owned(),
@@ -134,7 +132,7 @@ impl FromStr for Faults {
                     .parse::<u32>()
                     .map_err(|_| bad("expected a count, e.g. 2"))
             };
-            match key.replace('_', "-").as_str() {
+            match item.key.as_str() {
                 "latency" => {
                     faults.latency =
                         parse_duration(value).map_err(|_| bad("expected a duration, e.g. 50ms"))?;

@@ -76,6 +76,7 @@ mod params;
 mod records;
 mod server;
 mod simulator;
+mod spec_items;
 mod state;
 mod tamper;
 

@@ -386,11 +386,9 @@ impl FromStr for Tampering {
         let mut pad_to = None;
         let mut pad_empty = None;
         let mut pad_style = None;
-        for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| TamperingParseError::NotKeyValue(item.to_owned()))?;
-            let (key, value) = (key.trim(), value.trim());
+        for item in crate::spec_items::items(spec) {
+            let item = item.map_err(|i| TamperingParseError::NotKeyValue(i.to_owned()))?;
+            let (key, value) = (item.written, item.value);
             let bad = |expected| TamperingParseError::BadValue {
                 key: key.to_owned(),
                 value: value.to_owned(),
@@ -412,7 +410,7 @@ impl FromStr for Tampering {
                     })
                     .collect()
             };
-            match key.replace('_', "-").as_str() {
+            match item.key.as_str() {
                 "account" => {
                     tampering.account = Some(
                         value
