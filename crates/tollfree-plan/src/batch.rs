@@ -27,7 +27,6 @@ use intelepeer::{E164, PackageId, ReservationId};
 use serde::{Deserialize, Serialize};
 
 use crate::BATCH_LIMIT;
-use crate::gate::action_rank;
 use crate::model::{Action, OrderDefaults, SetId, SetInput, SetPlan};
 
 /// The options one vendor order is sent with (the vendor takes one per call).
@@ -64,9 +63,19 @@ impl OrderOptions {
             notes: defaults.notes.clone(),
         }
     }
+
+    /// The options a call of `kind` is sent with under `defaults`.
+    pub fn of(kind: BatchKind, defaults: &OrderDefaults) -> Self {
+        match kind {
+            BatchKind::Purchase => Self::purchase(defaults),
+            _ => Self::other(defaults),
+        }
+    }
 }
 
-/// The kind of vendor call a batch makes.
+/// The kind of vendor call a batch makes. Declared in execution order
+/// (the gate's order of actions: buy what is reserved, move, reserve,
+/// acquire, disconnect last), which `Ord` follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum BatchKind {
     /// `POST /my/tf/orders` by reservations.
@@ -79,6 +88,19 @@ pub enum BatchKind {
     Acquire,
     /// `POST /my/tf/disconnect`.
     Disconnect,
+}
+
+impl BatchKind {
+    /// The kind of call that carries out `action`.
+    pub fn of(action: &Action) -> Self {
+        match action {
+            Action::Purchase { .. } => BatchKind::Purchase,
+            Action::Move { .. } => BatchKind::Move,
+            Action::Reserve { .. } => BatchKind::Reserve,
+            Action::Acquire { .. } => BatchKind::Acquire,
+            Action::Disconnect { .. } => BatchKind::Disconnect,
+        }
+    }
 }
 
 /// One set's share of a batch.
@@ -145,10 +167,10 @@ fn action_package(action: &Action) -> Option<PackageId> {
     }
 }
 
-/// What a mergeable action is merged by.
+/// What a mergeable action is merged by (the kind first: execution order).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
-    rank: u8,
+    kind: BatchKind,
     package: Option<PackageId>,
     options: OrderOptions,
 }
@@ -164,7 +186,7 @@ struct Key {
 pub fn batches<'a>(plans: impl IntoIterator<Item = &'a SetPlan>, sets: &[SetInput]) -> Vec<Batch> {
     let inputs: BTreeMap<&SetId, &SetInput> = sets.iter().map(|s| (&s.id, s)).collect();
     let mut merged: BTreeMap<Key, Vec<BatchPart>> = BTreeMap::new();
-    let mut single: Vec<(u8, Batch)> = Vec::new();
+    let mut single: Vec<Batch> = Vec::new();
     let mut ordered: Vec<&SetPlan> = plans.into_iter().collect();
     ordered.sort_by(|a, b| a.id.cmp(&b.id));
     for plan in ordered {
@@ -177,78 +199,48 @@ pub fn batches<'a>(plans: impl IntoIterator<Item = &'a SetPlan>, sets: &[SetInpu
                 set: plan.id.clone(),
                 action: action.clone(),
             };
-            let rank = action_rank(action);
-            match action {
-                Action::Purchase { retry: false, .. } => {
-                    merged
-                        .entry(Key {
-                            rank,
-                            package: action_package(action),
-                            options: OrderOptions::purchase(defaults),
-                        })
-                        .or_default()
-                        .push(part);
-                }
-                Action::Move { .. } | Action::Disconnect { .. } => {
-                    merged
-                        .entry(Key {
-                            rank,
-                            package: action_package(action),
-                            options: OrderOptions::other(defaults),
-                        })
-                        .or_default()
-                        .push(part);
-                }
-                Action::Purchase { retry: true, .. } => single.push((
-                    rank,
-                    Batch {
-                        kind: BatchKind::Purchase,
-                        options: OrderOptions::purchase(defaults),
-                        parts: vec![part],
-                    },
-                )),
-                Action::Reserve { .. } => single.push((
-                    rank,
-                    Batch {
-                        kind: BatchKind::Reserve,
-                        options: OrderOptions::other(defaults),
-                        parts: vec![part],
-                    },
-                )),
-                Action::Acquire { .. } => single.push((
-                    rank,
-                    Batch {
-                        kind: BatchKind::Acquire,
-                        options: OrderOptions::other(defaults),
-                        parts: vec![part],
-                    },
-                )),
+            let kind = BatchKind::of(action);
+            let options = OrderOptions::of(kind, defaults);
+            // A retried purchase goes alone: its earlier call's fate is unknown.
+            let mergeable = matches!(
+                action,
+                Action::Purchase { retry: false, .. }
+                    | Action::Move { .. }
+                    | Action::Disconnect { .. }
+            );
+            if mergeable {
+                merged
+                    .entry(Key {
+                        kind,
+                        package: action_package(action),
+                        options,
+                    })
+                    .or_default()
+                    .push(part);
+            } else {
+                single.push(Batch {
+                    kind,
+                    options,
+                    parts: vec![part],
+                });
             }
         }
     }
-    let mut out: Vec<(u8, Batch)> = Vec::new();
+    let mut out: Vec<Batch> = Vec::new();
     for (key, parts) in merged {
-        let kind = match parts.first().map(|p| &p.action) {
-            Some(Action::Purchase { .. }) => BatchKind::Purchase,
-            Some(Action::Move { .. }) => BatchKind::Move,
-            _ => BatchKind::Disconnect,
-        };
-        for parts in pack(kind, parts) {
-            out.push((
-                key.rank,
-                Batch {
-                    kind,
-                    options: key.options.clone(),
-                    parts,
-                },
-            ));
+        for parts in pack(key.kind, parts) {
+            out.push(Batch {
+                kind: key.kind,
+                options: key.options.clone(),
+                parts,
+            });
         }
     }
     out.extend(single);
     // Stable: merged batches (by package and options) come before the
-    // single ones of the same rank, which keep set order.
-    out.sort_by_key(|(rank, _)| *rank);
-    out.into_iter().map(|(_, b)| b).collect()
+    // single ones of the same kind, which keep set order.
+    out.sort_by_key(|b| b.kind);
+    out
 }
 
 /// Packs parts into calls of at most [`BATCH_LIMIT`] numbers. Purchases keep

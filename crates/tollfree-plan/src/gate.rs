@@ -394,15 +394,9 @@ fn hold_key(hold: &Hold) -> HoldKey {
     }
 }
 
-/// Execution order of actions.
-pub fn action_rank(action: &Action) -> u8 {
-    match action {
-        Action::Purchase { .. } => 0,
-        Action::Move { .. } => 1,
-        Action::Reserve { .. } => 2,
-        Action::Acquire { .. } => 3,
-        Action::Disconnect { .. } => 4,
-    }
+/// Execution order of actions: the order of the kinds of their calls.
+fn action_rank(action: &Action) -> crate::BatchKind {
+    crate::BatchKind::of(action)
 }
 
 /// Batches parts into actions (rule 9), sorted in execution order.
