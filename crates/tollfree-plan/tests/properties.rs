@@ -10,7 +10,8 @@
 //! only owned numbers are moved, purchases only name recorded reservations
 //! (a re-sent purchase: an unanswered Purchase intent whose reservation is
 //! live and whose numbers are not in the inventory); the plan does not depend
-//! on the order of the sets (hash included).
+//! on the order of the sets (hash included); its vendor calls
+//! (`batches`) carry every action exactly once, in execution order.
 //! The listing sometimes lies: it says it is complete but omits owned numbers
 //! (a vendor that lists by accident); the planner must then hold them
 //! `Missing`, never buy them again.
@@ -642,6 +643,94 @@ impl Operator {
 }
 
 /// Invariants of every plan.
+/// The calls the operator makes of a plan ([`batches`]): every action of
+/// every set in exactly one call (a merged Move or Disconnect possibly split
+/// across calls, its numbers adding up), each call of one kind and one
+/// package, at most [`BATCH_LIMIT`] numbers, kinds in execution order.
+fn check_batches(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
+    fn numbers(action: &Action) -> &[E164] {
+        match action {
+            Action::Reserve { numbers, .. }
+            | Action::Purchase { numbers, .. }
+            | Action::Move { numbers, .. }
+            | Action::Disconnect { numbers } => numbers,
+            Action::Acquire { .. } => &[],
+        }
+    }
+    type Share = BTreeMap<(SetId, BatchKind), (usize, Vec<E164>)>;
+    let mut planned: Share = BTreeMap::new();
+    for sp in &plan.sets {
+        for a in &sp.actions {
+            let e = planned
+                .entry((sp.id.clone(), BatchKind::of(a)))
+                .or_default();
+            e.0 += 1;
+            e.1.extend(numbers(a).iter().cloned());
+        }
+    }
+    let calls = batches(&plan.sets, &input.sets);
+    let mut called: Share = BTreeMap::new();
+    for call in &calls {
+        prop_assert!(!call.parts.is_empty(), "an empty call");
+        prop_assert!(
+            call.numbers().count() <= BATCH_LIMIT,
+            "a call of {} numbers",
+            call.numbers().count()
+        );
+        for part in &call.parts {
+            prop_assert_eq!(BatchKind::of(&part.action), call.kind);
+        }
+        let packages: BTreeSet<Option<PackageId>> = call
+            .parts
+            .iter()
+            .map(|p| match &p.action {
+                Action::Reserve { package, .. }
+                | Action::Acquire { package, .. }
+                | Action::Purchase { package, .. }
+                | Action::Move { package, .. } => Some(*package),
+                Action::Disconnect { .. } => None,
+            })
+            .collect();
+        prop_assert_eq!(packages.len(), 1, "one package per call: {:?}", call);
+        for part in &call.parts {
+            let e = called.entry((part.set.clone(), call.kind)).or_default();
+            e.1.extend(numbers(&part.action).iter().cloned());
+        }
+    }
+    prop_assert!(
+        calls.windows(2).all(|w| w[0].kind <= w[1].kind),
+        "calls not in execution order: {:?}",
+        calls.iter().map(|c| c.kind).collect::<Vec<_>>()
+    );
+    for ((set, kind), (count, mut numbers)) in planned {
+        let (_, mut got) = called.remove(&(set.clone(), kind)).unwrap_or_default();
+        numbers.sort();
+        got.sort();
+        prop_assert_eq!(
+            &got,
+            &numbers,
+            "{} {:?}: the calls name other numbers",
+            set,
+            kind
+        );
+        if kind == BatchKind::Acquire || kind == BatchKind::Reserve {
+            let calls_of_set = calls
+                .iter()
+                .filter(|c| c.kind == kind && c.parts.iter().any(|p| p.set == set))
+                .count();
+            prop_assert_eq!(
+                calls_of_set,
+                count,
+                "{} {:?}: one call per action",
+                set,
+                kind
+            );
+        }
+    }
+    prop_assert!(called.is_empty(), "calls for no action: {:?}", called);
+    Ok(())
+}
+
 fn check_plan(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
     // Order independence, hash included.
     let mut reversed = input.clone();
@@ -654,6 +743,8 @@ fn check_plan(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
 
     let ids: Vec<&SetId> = plan.sets.iter().map(|s| &s.id).collect();
     prop_assert!(ids.windows(2).all(|w| w[0] <= w[1]), "sets not sorted");
+
+    check_batches(input, plan)?;
 
     // Numbers some set records as owned, except those a person confirmed gone
     // (`forget_missing` with the hash its status showed).
