@@ -24,6 +24,7 @@
 //! `status`, if any, is its memory; see docs/plan.md).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -85,8 +86,9 @@ pub enum Origin {
 /// One set of the world after the change.
 #[derive(Debug, Clone)]
 pub struct WorldSet {
-    /// The object the operator would see.
-    pub object: TollFreeNumberSet,
+    /// The object the operator would see (shared with the live listing and
+    /// every account's planning: never copied per account).
+    pub object: Arc<TollFreeNumberSet>,
     /// Where it came from.
     pub origin: Origin,
     /// The cluster has this set now (its status and age are the live ones).
@@ -117,11 +119,8 @@ pub struct World {
 
 impl World {
     /// The objects, as the operator's store would hold them.
-    pub fn objects(&self) -> Vec<std::sync::Arc<TollFreeNumberSet>> {
-        self.sets
-            .values()
-            .map(|s| std::sync::Arc::new(s.object.clone()))
-            .collect()
+    pub fn objects(&self) -> Vec<Arc<TollFreeNumberSet>> {
+        self.sets.values().map(|s| s.object.clone()).collect()
     }
 }
 
@@ -170,7 +169,7 @@ pub async fn read(
 /// The world after the change: `live` (`None` without a cluster) with
 /// `manifests` laid over it and `deleted` being deleted at `now`.
 pub fn world(
-    live: Option<&[TollFreeNumberSet]>,
+    live: Option<&[Arc<TollFreeNumberSet>]>,
     manifests: &[LoadedSet],
     deleted: &[SetId],
     now: Timestamp,
@@ -194,11 +193,11 @@ pub fn world(
             continue;
         };
         let twin = out.sets.get(&id).filter(|s| s.live).map(|s| &s.object);
-        let object = match (live, twin) {
+        let object = Arc::new(match (live, twin) {
             (None, _) => loaded.object.clone(),
             (Some(_), Some(twin)) => applied_over(twin, &loaded.object),
             (Some(_), None) => created(&loaded.object),
-        };
+        });
         let live_twin = twin.is_some();
         out.sets.insert(
             id,
@@ -237,7 +236,7 @@ pub fn world(
             continue;
         }
         if set.object.metadata.deletion_timestamp.is_none() {
-            set.object.metadata.deletion_timestamp = Some(Time(now));
+            Arc::make_mut(&mut set.object).metadata.deletion_timestamp = Some(Time(now));
         }
         set.deleted = true;
     }
@@ -361,7 +360,7 @@ mod tests {
         let mut edited = set("a", &[A, B]);
         edited.metadata.annotations = Some([("x".to_owned(), "1".to_owned())].into());
         let world = world(
-            Some(std::slice::from_ref(&twin)),
+            Some(&[Arc::new(twin.clone())]),
             &[loaded(edited.clone())],
             &[],
             Timestamp::now(),
@@ -399,7 +398,7 @@ mod tests {
         let mut new = set("b", &[A]);
         new.status = Some(TollFreeNumberSetStatus::default());
         let world = world(None, &[loaded(new.clone())], &[], Timestamp::now());
-        assert_eq!(world.sets[&id("b")].object, new);
+        assert_eq!(*world.sets[&id("b")].object, new);
     }
 
     #[test]
@@ -408,7 +407,7 @@ mod tests {
         let mut bare = live("c", &[B], &[], "user demo");
         bare.metadata.finalizers = None;
         let world = world(
-            Some(&[guarded, bare]),
+            Some(&[Arc::new(guarded), Arc::new(bare)]),
             &[],
             &[id("a"), id("c"), id("nope")],
             Timestamp::now(),
@@ -427,7 +426,7 @@ mod tests {
         let owner = live("owner", &[A], &[A], "user demo");
         let other = live("other", &[B], &[B], "user someone-else");
         let world = world(
-            Some(&[owner, other]),
+            Some(&[Arc::new(owner), Arc::new(other)]),
             &[loaded(set("new", &[A]))],
             &[],
             Timestamp::now(),

@@ -39,7 +39,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tollfree_plan::{PlanInput, SetId, SetInput};
+use tollfree_plan::{PlanInput, SetId};
 
 use crate::account::observe::{Generations, participants};
 use crate::cli::cluster::{self, ClusterArgs, ClusterError};
@@ -243,10 +243,12 @@ pub fn parse_output(raw: &str) -> Result<Output, PlanError> {
     }
 }
 
-/// A set ready to plan: where it came from and the planner's input.
+/// A manifest's set that converts to planner input (admission's rules):
+/// where it came from and its id. The input itself is built again when its
+/// account is planned, from the world the change makes.
 struct Candidate {
     loaded: LoadedSet,
-    input: SetInput,
+    id: SetId,
 }
 
 /// Why no cluster was read, for the warning.
@@ -320,7 +322,13 @@ pub async fn preview(
 
     let observed_at = jiff::Timestamp::now();
     let live_sets = match &cluster {
-        Some(c) => Some(live::read(c, args.watch_namespace.as_deref()).await?),
+        Some(c) => Some(
+            live::read(c, args.watch_namespace.as_deref())
+                .await?
+                .into_iter()
+                .map(std::sync::Arc::new)
+                .collect::<Vec<_>>(),
+        ),
         None => None,
     };
     let world = live::world(live_sets.as_deref(), &manifests.sets, &deleted, observed_at);
@@ -475,13 +483,13 @@ struct PlannedAccount {
 fn planned_account(
     world: &World,
     group: &Group,
-    live: Option<&[TollFreeNumberSet]>,
+    live: Option<&[std::sync::Arc<TollFreeNumberSet>]>,
     inventory: tollfree_plan::Inventory,
     observed_at: jiff::Timestamp,
 ) -> PlannedAccount {
     let account = group.account.key.to_string();
     let now = jiff::Timestamp::now();
-    let ours: BTreeSet<SetId> = group.sets.iter().map(|c| c.input.id.clone()).collect();
+    let ours: BTreeSet<SetId> = group.sets.iter().map(|c| c.id.clone()).collect();
     let mut members = ours.clone();
     for (id, set) in &world.sets {
         if set.origin == Origin::Cluster && recorded_account(&set.object) == Some(account.as_str())
@@ -521,10 +529,8 @@ fn planned_account(
             .filter(|o| recorded_account(o) == Some(account.as_str()))
             .filter_map(|o| spec::set_id(o).ok())
             .collect();
-        let live: Vec<std::sync::Arc<TollFreeNumberSet>> =
-            live.iter().cloned().map(std::sync::Arc::new).collect();
         let before = participants(
-            &live,
+            live,
             &members,
             &account,
             &mut Generations::default(),
@@ -586,7 +592,7 @@ fn validate(manifests: &Manifests, cluster: bool) -> Result<Vec<Candidate>, Plan
             spec::set_input(&object, spec::approved_hash(&object))
                 .map(|input| Candidate {
                     loaded: loaded.clone(),
-                    input,
+                    id: input.id,
                 })
                 .map_err(|e| {
                     let label = if loaded.name().is_empty() {
@@ -649,7 +655,7 @@ fn manifest_credentials(
         None => Err(PlanError::Credentials(format!(
             "no IntelePeer credentials for {} ({}): pass --secret-file FILE, set {} and {} \
              (or {}), or include Secret {namespace}/{secret} in the manifests",
-            candidate.input.id,
+            candidate.id,
             candidate.loaded.file,
             credentials::ENV_USERNAME,
             credentials::ENV_PASSWORD,
