@@ -199,7 +199,7 @@ fn vendor_histogram() -> Histogram {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SetNumbers {
     /// The account the set's numbers are in, as displayed everywhere
-    /// (`namespace/secret`, the `account` label).
+    /// (the proven login, `user NAME` or `token 1a2b3c4d`: the `account` label).
     pub account: String,
     /// How many of the set's numbers (its status lines) are in each state;
     /// `Blocked` ones count into the account's `blocked_numbers`.
@@ -730,7 +730,7 @@ impl Metrics {
     }
 
     /// Sets how many of the account's numbers no set owns (docs/safety.md, rule 2).
-    /// `account` is the account's display name (`namespace/secret`).
+    /// `account` is the account's display name (the proven login, `user NAME`).
     pub fn set_unowned(&self, account: &str, numbers: usize) {
         self.inner
             .unowned
