@@ -11,9 +11,10 @@
 //! numbers.
 //!
 //! Per-namespace gauges (`numbers`, `pending_orders`) and the per-account
-//! `missing_numbers` and `blocked_numbers` are sums over sets: each reconcile
-//! reports its set's counts with [`Metrics::record_set`], and
-//! [`Metrics::forget_set`] removes a deleted set's share.
+//! `missing_numbers` and `blocked_numbers` are sums over sets: each account
+//! pass reports every member set's counts with [`Metrics::record_set`],
+//! [`Metrics::forget_set`] removes a deleted set's share, and
+//! [`Metrics::forget_account`] the series of an account no worker serves.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -316,7 +317,7 @@ impl Metrics {
         let reconciles = Family::<ResultLabels, Counter>::default();
         registry.register(
             "reconciles",
-            "Reconciles of TollFreeNumberSets, by result",
+            "Account-worker passes (one plans every set of an account), by result",
             reconciles.clone(),
         );
         // Both results exist from the start, so `rate()` sees the first one.
@@ -328,13 +329,13 @@ impl Metrics {
         let reconcile_errors = Family::<KindLabels, Counter>::default();
         registry.register(
             "reconcile_errors",
-            "Failed reconciles, by error kind",
+            "Failed account-worker passes, by error kind (vendor_<error>, execute)",
             reconcile_errors.clone(),
         );
         let reconcile_duration = duration_histogram();
         registry.register_with_unit(
             "reconcile_duration",
-            "Duration of one reconcile",
+            "Duration of one account-worker pass",
             Unit::Seconds,
             reconcile_duration.clone(),
         );
@@ -789,6 +790,12 @@ impl Metrics {
                     complete,
                 });
         }
+        for kind in intelepeer::pages::AnomalyKind::ALL {
+            self.inner.inventory_anomalies.remove(&AnomalyLabels {
+                account: account.to_owned(),
+                kind: kind.label(),
+            });
+        }
     }
 
     /// Sets the `leader` gauge.
@@ -1018,29 +1025,26 @@ mod tests {
         m.purchased("telecom", 3);
         m.disconnected("telecom", 1);
         m.moved("telecom", 2);
-        m.set_unowned("telecom/intelepeer-account", 7);
-        m.inventory_listed(
-            "telecom/intelepeer-account",
-            Duration::from_millis(120),
-            42,
-            true,
-        );
+        m.set_unowned("user demo", 7);
+        m.inventory_listed("user demo", Duration::from_millis(120), 42, true);
+        m.inventory_anomalies("user demo", "missing_package", 2);
         m.set_leader(true);
         let text = m.encode().expect("encode");
         for line in [
             "tollfree_purchases_total{namespace=\"telecom\"} 3",
             "tollfree_disconnects_total{namespace=\"telecom\"} 1",
             "tollfree_moves_total{namespace=\"telecom\"} 2",
-            "tollfree_unowned_numbers{account=\"telecom/intelepeer-account\"} 7",
-            "tollfree_inventory_numbers{account=\"telecom/intelepeer-account\"} 42",
-            "tollfree_inventory_listing_duration_seconds_count{account=\"telecom/intelepeer-account\",complete=\"true\"} 1",
+            "tollfree_unowned_numbers{account=\"user demo\"} 7",
+            "tollfree_inventory_numbers{account=\"user demo\"} 42",
+            "tollfree_inventory_listing_duration_seconds_count{account=\"user demo\",complete=\"true\"} 1",
+            "tollfree_inventory_anomalies_total{account=\"user demo\",kind=\"missing_package\"} 2",
             "tollfree_leader 1",
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }
-        m.forget_account("telecom/intelepeer-account");
+        m.forget_account("user demo");
         let text = m.encode().expect("encode");
-        assert!(!text.contains("telecom/intelepeer-account"), "{text}");
+        assert!(!text.contains("user demo"), "{text}");
     }
 
     fn sample(text: &str, series: &str) -> Option<f64> {

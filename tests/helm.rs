@@ -396,6 +396,19 @@ fn every_rendering_is_accepted_by_the_api_server() {
                 for kind in ["ServiceMonitor", "PrometheusRule", "ConfigMap"] {
                     assert!(kinds.contains(kind), "{what}: no {kind} in {kinds:?}");
                 }
+                // The metrics' `namespace` label is the set's; without
+                // honorLabels Prometheus renames it `exported_namespace` and
+                // the rules' `by (namespace, name)` point at the operator.
+                let monitor = find(
+                    &objects,
+                    "ServiceMonitor",
+                    &format!("{release}-tollfree-operator"),
+                );
+                assert_eq!(
+                    monitor["spec"]["endpoints"][0]["honorLabels"],
+                    json!(true),
+                    "{monitor}"
+                );
             }
             "one replica without leader election" => {
                 let deployment = find(
