@@ -127,12 +127,12 @@ pub struct Batch {
 impl Batch {
     /// Every number the call names.
     pub fn numbers(&self) -> impl Iterator<Item = &E164> {
-        self.parts.iter().flat_map(|p| action_numbers(&p.action))
+        self.parts.iter().flat_map(|p| p.action.numbers())
     }
 
     /// The target package (Purchase, Move, Reserve, Acquire).
     pub fn package(&self) -> Option<PackageId> {
-        self.parts.first().and_then(|p| action_package(&p.action))
+        self.parts.first().and_then(|p| p.action.package())
     }
 
     /// The reservations a purchase buys, in part order.
@@ -144,26 +144,6 @@ impl Batch {
                 _ => None,
             })
             .collect()
-    }
-}
-
-fn action_numbers(action: &Action) -> &[E164] {
-    match action {
-        Action::Reserve { numbers, .. }
-        | Action::Purchase { numbers, .. }
-        | Action::Move { numbers, .. }
-        | Action::Disconnect { numbers } => numbers,
-        Action::Acquire { .. } => &[],
-    }
-}
-
-fn action_package(action: &Action) -> Option<PackageId> {
-    match action {
-        Action::Reserve { package, .. }
-        | Action::Acquire { package, .. }
-        | Action::Purchase { package, .. }
-        | Action::Move { package, .. } => Some(*package),
-        Action::Disconnect { .. } => None,
     }
 }
 
@@ -212,7 +192,7 @@ pub fn batches<'a>(plans: impl IntoIterator<Item = &'a SetPlan>, sets: &[SetInpu
                 merged
                     .entry(Key {
                         kind,
-                        package: action_package(action),
+                        package: action.package(),
                         options,
                     })
                     .or_default()
@@ -252,7 +232,7 @@ fn pack(kind: BatchKind, parts: Vec<BatchPart>) -> Vec<Vec<BatchPart>> {
     let mut room = BATCH_LIMIT;
     for part in parts {
         if kind == BatchKind::Purchase {
-            let size = action_numbers(&part.action).len();
+            let size = part.action.numbers().len();
             if size > room && !current.is_empty() {
                 calls.push(std::mem::take(&mut current));
                 room = BATCH_LIMIT;
@@ -261,7 +241,7 @@ fn pack(kind: BatchKind, parts: Vec<BatchPart>) -> Vec<Vec<BatchPart>> {
             current.push(part);
             continue;
         }
-        let mut numbers = action_numbers(&part.action).to_vec();
+        let mut numbers = part.action.numbers().to_vec();
         while !numbers.is_empty() {
             if room == 0 {
                 calls.push(std::mem::take(&mut current));

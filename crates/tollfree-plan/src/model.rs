@@ -473,6 +473,31 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The numbers the action names (none for an `Acquire`, whose numbers
+    /// the pool search finds).
+    pub fn numbers(&self) -> &[E164] {
+        match self {
+            Action::Reserve { numbers, .. }
+            | Action::Purchase { numbers, .. }
+            | Action::Move { numbers, .. }
+            | Action::Disconnect { numbers } => numbers,
+            Action::Acquire { .. } => &[],
+        }
+    }
+
+    /// The target package (none for a `Disconnect`).
+    pub fn package(&self) -> Option<PackageId> {
+        match self {
+            Action::Reserve { package, .. }
+            | Action::Acquire { package, .. }
+            | Action::Purchase { package, .. }
+            | Action::Move { package, .. } => Some(*package),
+            Action::Disconnect { .. } => None,
+        }
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }

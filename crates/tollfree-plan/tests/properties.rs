@@ -648,15 +648,6 @@ impl Operator {
 /// across calls, its numbers adding up), each call of one kind and one
 /// package, at most [`BATCH_LIMIT`] numbers, kinds in execution order.
 fn check_batches(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
-    fn numbers(action: &Action) -> &[E164] {
-        match action {
-            Action::Reserve { numbers, .. }
-            | Action::Purchase { numbers, .. }
-            | Action::Move { numbers, .. }
-            | Action::Disconnect { numbers } => numbers,
-            Action::Acquire { .. } => &[],
-        }
-    }
     type Share = BTreeMap<(SetId, BatchKind), (usize, Vec<E164>)>;
     let mut planned: Share = BTreeMap::new();
     for sp in &plan.sets {
@@ -665,7 +656,7 @@ fn check_batches(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
                 .entry((sp.id.clone(), BatchKind::of(a)))
                 .or_default();
             e.0 += 1;
-            e.1.extend(numbers(a).iter().cloned());
+            e.1.extend(a.numbers().iter().cloned());
         }
     }
     let calls = batches(&plan.sets, &input.sets);
@@ -680,21 +671,12 @@ fn check_batches(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
         for part in &call.parts {
             prop_assert_eq!(BatchKind::of(&part.action), call.kind);
         }
-        let packages: BTreeSet<Option<PackageId>> = call
-            .parts
-            .iter()
-            .map(|p| match &p.action {
-                Action::Reserve { package, .. }
-                | Action::Acquire { package, .. }
-                | Action::Purchase { package, .. }
-                | Action::Move { package, .. } => Some(*package),
-                Action::Disconnect { .. } => None,
-            })
-            .collect();
+        let packages: BTreeSet<Option<PackageId>> =
+            call.parts.iter().map(|p| p.action.package()).collect();
         prop_assert_eq!(packages.len(), 1, "one package per call: {:?}", call);
         for part in &call.parts {
             let e = called.entry((part.set.clone(), call.kind)).or_default();
-            e.1.extend(numbers(&part.action).iter().cloned());
+            e.1.extend(part.action.numbers().iter().cloned());
         }
     }
     prop_assert!(
@@ -775,7 +757,7 @@ fn check_plan(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
         let mut purchases = 0u64;
         let mut disconnects = 0u64;
         for action in &sp.actions {
-            prop_assert!(action_numbers(action).len() <= BATCH_LIMIT);
+            prop_assert!(action.numbers().len() <= BATCH_LIMIT);
             match action {
                 Action::Reserve {
                     numbers, proves, ..
