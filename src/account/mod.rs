@@ -171,13 +171,9 @@ impl Accounts {
     /// when the set is new to it or changed.
     pub fn join(&self, set: SetId, identity: VendorIdentity, member: Member) {
         let mut workers = self.workers();
-        // Whether a login may have lost its last set: the set moved from
-        // another account, or acts with other credentials (a rotation).
-        let mut rotated = false;
         for (id, handle) in workers.iter() {
             if id != &identity && handle.inbox.members().remove(&set).is_some() {
                 handle.inbox.notify.notify_one();
-                rotated = true;
             }
         }
         let handle = workers.entry(identity.clone()).or_insert_with(|| {
@@ -196,9 +192,8 @@ impl Accounts {
         });
         let changed = {
             let mut members = handle.inbox.members();
-            let before = members.get(&set);
-            rotated |= before.is_some_and(|m| m.fingerprint != member.fingerprint);
-            let changed = before
+            let changed = members
+                .get(&set)
                 .is_none_or(|m| m.trigger != member.trigger || m.fingerprint != member.fingerprint);
             members.insert(set, member);
             changed
@@ -206,26 +201,19 @@ impl Accounts {
         if changed {
             handle.inbox.notify.notify_one();
         }
-        drop(workers);
-        if rotated {
-            self.sweep_logins();
-        }
     }
 
     /// Takes `set` out of its account (its credentials failed, or it was
     /// released). What its status records as owned stays protected there.
     /// Logins no member uses any more are dropped — also when `set` was no
-    /// member: a refused login it tried goes once its quiet time is over.
+    /// member (no worker is woken then): a refused login it tried goes once
+    /// its quiet time is over.
     pub fn leave(&self, set: &SetId) {
         for handle in self.workers().values() {
             if handle.inbox.members().remove(set).is_some() {
                 handle.inbox.notify.notify_one();
             }
         }
-        self.sweep_logins();
-    }
-
-    fn sweep_logins(&self) {
         sweep_logins(&self.workers, &self.env.logins);
     }
 
@@ -251,8 +239,9 @@ impl Accounts {
 }
 
 /// Drops the logins no member of any worker acts with any more
-/// ([`Logins::sweep`]). Run when a set leaves or changes credentials, and at
-/// every pass (a refusal's quiet time or a fresh proof ends with no event).
+/// ([`Logins::sweep`]). Run at every pass — a set that changed credentials
+/// or moved wakes the workers concerned, and a refusal's quiet time or a
+/// fresh proof ends with no event — and when a set leaves.
 fn sweep_logins(workers: &Mutex<HashMap<VendorIdentity, Handle>>, logins: &Logins<VendorClient>) {
     let used: BTreeSet<Fingerprint> = workers
         .lock()

@@ -85,18 +85,19 @@ fn schema() -> &'static Value {
 }
 
 /// Every field of `document` (a whole `TollFreeNumberSet`) that strict
-/// decoding rejects, in document order (keys sorted).
+/// decoding rejects: `metadata` first, then the rest in document order (keys
+/// sorted) — the order in which `plan` finds them, which checks `metadata`
+/// before decoding and the rest after.
+#[cfg(test)]
 pub fn check(document: &Value) -> Vec<Violation> {
-    check_fields(document, true)
+    let mut out = check_metadata_of(document);
+    out.extend(check_beyond_metadata(document));
+    out
 }
 
-/// What [`check`] finds outside `metadata` (for a caller that checked
-/// `metadata` first, with [`check_metadata_of`]).
+/// What strict decoding rejects outside `metadata` ([`check_metadata_of`]
+/// checks that), in document order (keys sorted).
 pub fn check_beyond_metadata(document: &Value) -> Vec<Violation> {
-    check_fields(document, false)
-}
-
-fn check_fields(document: &Value, with_metadata: bool) -> Vec<Violation> {
     let mut out = Vec::new();
     let root = schema();
     let Some(object) = document.as_object() else {
@@ -105,9 +106,6 @@ fn check_fields(document: &Value, with_metadata: bool) -> Vec<Violation> {
     for (key, value) in object {
         let path = key.clone();
         if key == "metadata" {
-            if with_metadata {
-                check_metadata(value, &mut out);
-            }
             continue;
         }
         // Type information, which the generated schema leaves to the server.
